@@ -1,0 +1,41 @@
+"""Engine creation shared by every package that owns tables in the app database."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for SQLite (one machine) or PostgreSQL (scaled out).
+
+    SQLite runs in WAL mode so the action server and the web service, two
+    processes, can read while the other writes.
+    """
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 15}
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, future=True, pool_pre_ping=True)
+
+
+def migrate(database_url: str) -> None:
+    """Bring the app database to the newest schema (Alembic ``upgrade head``)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from bot.settings import PROJECT_ROOT
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")

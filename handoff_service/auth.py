@@ -1,0 +1,114 @@
+"""Staff login and role checks for every page and API of the web service.
+
+A sub-app declares the role it needs (``app[REQUIRED_ROLE] = "agent"``); the
+middleware checks it for every route of that sub-app, so no handler can forget.
+Sessions are encrypted cookies (aiohttp-session), HttpOnly and SameSite=Strict;
+state-changing requests from another origin are refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Optional
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session, new_session, session_middleware
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from handoff_service.storage import StaffRepository, StaffUser
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_ROLE = web.AppKey("required_role", str)
+STAFF = web.AppKey("staff_repository", StaffRepository)
+CURRENT_USER = "current_user"
+SESSION_MAX_AGE = 12 * 3600
+
+
+def session_setup(secret: str):
+    # Any secret string becomes the 32-byte key the encrypted cookie needs.
+    key = hashlib.sha256(secret.encode()).digest()
+    storage = EncryptedCookieStorage(
+        key, cookie_name="supportbot_session", httponly=True, samesite="Strict", max_age=SESSION_MAX_AGE
+    )
+    return session_middleware(storage)
+
+
+def _required_role(request: web.Request) -> Optional[str]:
+    for app in request.match_info.apps:
+        role = app.get(REQUIRED_ROLE)
+        if role:
+            return role
+    return None
+
+
+def _wants_json(request: web.Request) -> bool:
+    return "/api/" in request.path or request.path.endswith("/ws")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        origin = request.headers.get("Origin")
+        if origin and urlsplit(origin).netloc != request.host:
+            return web.json_response(
+                {"error": {"code": "cross_origin", "message": "Cross-origin request refused."}}, status=403
+            )
+    role = _required_role(request)
+    if role is None:
+        return await handler(request)
+    session = await get_session(request)
+    username = session.get("username")
+    user = request.app[STAFF].get(username) if username else None
+    if user is None:
+        if _wants_json(request):
+            return web.json_response({"error": {"code": "login_required", "message": "Please log in."}}, status=401)
+        raise web.HTTPFound(f"/login?next={request.path_qs}")
+    if not user.has_role(role):
+        if _wants_json(request):
+            return web.json_response(
+                {"error": {"code": "forbidden", "message": f"This needs the {role} role."}}, status=403
+            )
+        return web.Response(status=403, text=f"Your account does not have the {role} role.")
+    request[CURRENT_USER] = user
+    return await handler(request)
+
+
+def current_user(request: web.Request) -> StaffUser:
+    return request[CURRENT_USER]
+
+
+def _safe_next(value: Optional[str]) -> str:
+    # Only local paths: never redirect a login to another site.
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/agent/"
+
+
+@aiohttp_jinja2.template("login.html")
+async def login_page(request: web.Request):
+    return {"next": _safe_next(request.query.get("next")), "error": None}
+
+
+async def login(request: web.Request):
+    form = await request.post()
+    username = str(form.get("username", ""))[:80]
+    password = str(form.get("password", ""))[:200]
+    next_url = _safe_next(form.get("next"))
+    user = request.app[STAFF].authenticate(username, password) if username and password else None
+    if user is None:
+        logger.info("failed staff login")
+        return aiohttp_jinja2.render_template(
+            "login.html", request, {"next": next_url, "error": "Wrong username or password."}, status=401
+        )
+    session = await new_session(request)
+    session["username"] = user.username
+    raise web.HTTPFound(next_url)
+
+
+async def logout(request: web.Request):
+    session = await get_session(request)
+    session.invalidate()
+    raise web.HTTPFound("/login")

@@ -1,0 +1,63 @@
+"""The Rasa server's HTTP API, as the web service uses it to speak for agents."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(RuntimeError):
+    pass
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _post(self, path: str, body: Any, params: Dict[str, str]) -> Any:
+        params = {**params, "token": self.token}
+        http = await self._http()
+        try:
+            async with http.post(f"{self.base_url}{path}", json=body, params=params) as resp:
+                if resp.status >= 400:
+                    detail = (await resp.text())[:300]
+                    raise RasaUnavailable(f"Rasa answered {resp.status}: {detail}")
+                return await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            raise RasaUnavailable(f"Rasa server not reachable: {e}") from e
+
+    async def append_events(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
+        """Append events and deliver any bot messages among them to the customer.
+
+        ``execute_side_effects`` makes Rasa send bot events through the output
+        channel; ``output_channel=latest`` picks the channel the customer last wrote on.
+        """
+        await self._post(
+            f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
+            events,
+            {"output_channel": "latest", "execute_side_effects": "true", "include_events": "NONE"},
+        )
+
+    async def trigger_intent(self, conversation_id: str, intent: str) -> None:
+        await self._post(
+            f"/conversations/{quote(conversation_id, safe='')}/trigger_intent",
+            {"name": intent, "entities": {}},
+            {"output_channel": "latest", "include_events": "NONE"},
+        )

@@ -1,0 +1,133 @@
+"""The slice in a real browser: Debian's headless chromium, driven by Playwright.
+
+Two pages at once: the customer's chat window and the agent console; then the
+FAQ editor.  Every wait is on something appearing on the page.
+"""
+import shutil
+
+import pytest
+
+from tests.integration.stack import STAFF_PASSWORD
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TIMEOUT = 30_000  # ms
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is not installed (`make browser` installs it)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def pages(browser, stack):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT)
+    customer_ctx = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN")  # a phone
+    agent_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    errors = []
+    customer, agent = customer_ctx.new_page(), agent_ctx.new_page()
+    for page in (customer, agent):
+        page.on("pageerror", lambda e: errors.append(str(e)))
+    yield customer, agent
+    customer_ctx.close()
+    agent_ctx.close()
+    assert errors == [], f"JavaScript errors on the pages: {errors}"
+
+
+def login(page, web_url, username, next_path):
+    page.goto(f"{web_url}/login?next={next_path}")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(STAFF_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+
+
+def send(page, text):
+    page.get_by_test_id("chat-input").fill(text)
+    page.get_by_test_id("chat-input").press("Enter")
+
+
+def test_customer_and_agent_in_two_browser_pages(stack, pages, tmp_path):
+    from playwright.sync_api import expect
+
+    customer, agent = pages
+    web = stack.settings.web_url
+    customer.goto(f"{web}/")
+    expect(customer.get_by_test_id("chat-input")).to_be_enabled()
+
+    # The bot greets with quick replies; a quick reply answers from the knowledge base.
+    send(customer, "你好")
+    bot = customer.locator(".msg.msg-bot .msg-text")
+    expect(bot.last).to_contain_text("您好！我是智能客服")
+    customer.locator(".quick-reply", has_text="营业时间").click()
+    expect(bot.last).to_contain_text("人工客服每天 8:00–22:00 在线")
+
+    # Text that looks like HTML is shown as text, never run.
+    send(customer, "<img src=x onerror=alert(1)>怎么交话费")
+    expect(customer.locator(".msg.msg-user .msg-text").last).to_have_text("<img src=x onerror=alert(1)>怎么交话费")
+    expect(bot.last).to_contain_text("微信、支付宝")
+
+    # The customer asks for a person.
+    send(customer, "转人工")
+    expect(bot.last).to_contain_text("正在为您转接人工客服")
+
+    # The agent sees the chat in the queue, with what the bot understood.
+    login(agent, web, "agent", "/agent/")
+    item = agent.get_by_test_id("queue-item").last
+    expect(item).to_be_visible()
+    item.click()
+    expect(agent.get_by_test_id("context-panel")).to_contain_text("human_handoff")
+    transcript = agent.get_by_test_id("transcript")
+    expect(transcript).to_contain_text("怎么交话费")  # the story before the handoff
+    agent.get_by_test_id("accept-button").click()
+    expect(customer.locator(".notice").last).to_contain_text("人工客服 Demo Agent 已接入")
+
+    # While the agent has the chat, the customer's words reach the console live.
+    send(customer, "我的网络一直断线")
+    expect(transcript.locator(".actor-customer").last).to_contain_text("我的网络一直断线")
+
+    # The agent replies; the customer's window shows it as the agent's.
+    agent.get_by_test_id("reply-input").fill("您好，我来帮您检查线路")
+    agent.get_by_test_id("reply-input").press("Enter")
+    agent_bubble = customer.locator(".msg.msg-agent").last
+    expect(agent_bubble).to_contain_text("您好，我来帮您检查线路")
+    expect(agent_bubble).to_contain_text("Demo Agent")
+    expect(transcript.locator(".actor-agent").last).to_contain_text("您好，我来帮您检查线路")
+    customer.screenshot(path=str(tmp_path / "customer.png"))
+    agent.screenshot(path=str(tmp_path / "agent.png"))
+
+    # Closing hands back to the bot, which answers again.
+    agent.get_by_test_id("close-button").click()
+    expect(bot.last).to_contain_text("人工客服已结束对话")
+    send(customer, "怎么开发票")
+    expect(bot.last).to_contain_text("电子发票")
+
+
+def test_editor_saves_an_answer_the_bot_uses_next(stack, browser, pages):
+    from playwright.sync_api import expect
+
+    customer, editor = pages
+    web = stack.settings.web_url
+    login(editor, web, "editor", "/kb/")
+    editor.locator('[data-testid="faq-row"][data-slug="invoice"] [data-testid="edit-link"]').click()
+    editor.get_by_test_id("answer-zh-Hans").fill("发票请在 App 的“账单”页下载（浏览器测试）。")
+    editor.get_by_test_id("save-faq").click()
+    expect(editor.get_by_test_id("saved-notice")).to_contain_text("invoice")
+
+    customer.goto(f"{web}/")
+    expect(customer.get_by_test_id("chat-input")).to_be_enabled()
+    send(customer, "怎么开发票")
+    expect(customer.locator(".msg.msg-bot .msg-text").last).to_have_text("发票请在 App 的“账单”页下载（浏览器测试）。")

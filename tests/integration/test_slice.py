@@ -1,0 +1,190 @@
+"""The thin slice end to end, with the real processes: a customer on socket.io, an
+agent on the console's API and websocket, an editor on the FAQ editor."""
+import queue
+import re
+
+import pytest
+
+from tests.integration.stack import Customer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def customer(stack):
+    c = stack.customer()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def agent(stack):
+    a = stack.agent()
+    a.listen()
+    yield a
+    a.close()
+
+
+@pytest.mark.parametrize(
+    "greeting, expected",
+    [("你好，请问在吗", "您好！我是智能客服"), ("hello", "Hello! I'm the support assistant"), ("您好，請問在嗎", "您好！我是智能客服")],
+)
+def test_bot_greets_with_quick_replies(customer, greeting, expected):
+    reply = customer.ask(greeting)
+    assert reply["text"].startswith(expected)
+    assert len(reply["quick_replies"]) == 3
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("怎么交话费", "您可以通过微信、支付宝"),
+        ("怎麼繳話費", "您可以透過微信、支付寶"),
+        ("How can I pay my bill?", "You can pay by WeChat Pay"),
+    ],
+)
+def test_faq_answered_from_the_knowledge_base_in_the_customers_language(customer, question, answer):
+    assert customer.ask(question)["text"].startswith(answer)
+
+
+@pytest.mark.parametrize(
+    "ask, phone, pin, expected",
+    [
+        ("查话费", "13800138000", "1234", "张伟，您的账户余额为 88.50 CNY"),
+        ("查詢餘額", "0912345678", "5678", "陳美玲，您的帳戶餘額為 320.00 TWD"),
+        ("check my balance", "447700900123", "2468", "Alex Smith, your balance is 15.75 GBP"),
+    ],
+)
+def test_balance_only_after_verification(customer, ask, phone, pin, expected):
+    def asks_for_phone(text):
+        return any(word in text for word in ("手机号码", "手機號碼", "phone number"))
+
+    assert asks_for_phone(customer.ask(ask)["text"])
+    customer.ask(phone)
+    failed = customer.ask("0000")["text"]  # wrong PIN: no data, asked again
+    assert "88.50" not in failed and "320.00" not in failed and "15.75" not in failed
+    assert asks_for_phone(customer.next_message()["text"])
+    customer.ask(phone)
+    assert customer.ask(pin)["text"] == expected + ("（套餐：畅享 99 元套餐）。" if "CNY" in expected else
+                                                   "（方案：4G 吃到飽）。" if "TWD" in expected else " (plan: Unlimited Talk 20GB).")
+
+
+@pytest.mark.parametrize(
+    "ask, waiting, queued, joined, back",
+    [
+        ("转人工", ("我的网络断了", "一直连不上"), "正在为您转接人工客服，您目前排在第", "人工客服 Demo Agent 已接入", "人工客服已结束对话"),
+        ("轉人工", ("我的網路斷了", "一直連不上"), "正在為您轉接人工客服，您目前排在第", "人工客服 Demo Agent 已接入，請問", "人工客服已結束對話"),
+        ("talk to a human", ("My internet is down", "It keeps dropping"), "I'm connecting you to a human agent",
+         "Demo Agent from our support team has joined", "The agent has ended the chat"),
+    ],
+)
+def test_handoff_round_trip(stack, customer, agent, ask, waiting, queued, joined, back):
+    conversation = customer.session_id
+    customer.ask("怎么开发票" if "human" not in ask else "How do I get an invoice")
+    # 1. The customer asks for a person: queued, with a position; the bot pauses.
+    assert customer.ask(ask)["text"].startswith(queued)
+    event = agent.next_event(lambda e: e["type"] == "handoff" and e["handoff"]["conversation_id"] == conversation)
+    handoff = event["handoff"]
+    assert handoff["status"] == "queued" and handoff["context"]["intent"]["name"] == "human_handoff"
+
+    # 2. What the customer writes while waiting reaches the agent, in order; the bot stays quiet.
+    for text in waiting:
+        customer.say(text)
+    seen = []
+    while len(seen) < 2:
+        line = agent.transcript_event(conversation)
+        if line["actor"] == "customer" and line["text"] in waiting:
+            seen.append(line["text"])
+    assert seen == list(waiting)
+    with pytest.raises(queue.Empty):
+        customer.next_message(timeout=0.01)
+
+    # 3. The agent takes the chat: the customer is told who joined.
+    assert agent.post(f"/agent/api/handoffs/{handoff['id']}/accept").status_code == 200
+    notice = customer.next_message()
+    assert notice["text"].startswith(joined) and notice["notice"] == "agent_joined" and notice["sender"] == "agent"
+
+    # 4. The agent's reply reaches the customer's window, marked as the agent's.
+    assert agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", {"text": "<b>您好</b>，我来看看"}).status_code == 202
+    reply = customer.next_message()
+    assert reply == {"text": "<b>您好</b>，我来看看", "sender": "agent", "agent_name": "Demo Agent"}
+
+    # 5. The agent closes: the bot resumes and answers again.
+    assert agent.post(f"/agent/api/handoffs/{handoff['id']}/close").json()["handoff"]["status"] == "closed"
+    assert customer.next_message()["text"].startswith(back)
+    assert customer.ask("怎么交话费")["text"].startswith("您可以通过微信")
+
+    # The console's transcript holds the whole story, in order (once the last line is relayed).
+    agent.next_event(lambda e: e["type"] == "transcript" and e["line"]["text"].startswith("您可以通过微信")
+                     and e["line"]["conversation_id"] == conversation)
+    detail = agent.get(f"/agent/api/handoffs/{handoff['id']}").json()
+    actors = [(l["actor"], l["text"][:6]) for l in detail["transcript"]]
+    assert actors[2][0] == "customer" and actors[3][0] == "bot"  # the handoff request and the queue notice
+    assert [a for a, _ in actors[4:8]] == ["customer", "customer", "agent", "agent"]
+    assert actors[-1][0] == "bot" and actors[-2] == ("customer", "怎么交话费")
+
+
+def test_editor_change_is_used_by_the_very_next_question(stack, customer):
+    editor = stack.agent("editor")
+    listing = editor.get("/kb/").text
+    faq_id = int(re.search(r'data-slug="service-hours">.*?href="/kb/faqs/(\d+)"', listing, re.S).group(1))
+    page = editor.get(f"/kb/faqs/{faq_id}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    question = "客服营业时间是几点"
+    form = {
+        "version": version,
+        "questions_zh_hans": question, "questions_zh_hant": "", "questions_en": "",
+        "answer_zh_hans": "更新后的答案：测试成功。", "answer_zh_hant": "更新後的答案", "answer_en": "Updated answer",
+    }
+    r = editor.http.post(f"{stack.settings.web_url}/kb/faqs/{faq_id}", data=form, allow_redirects=False, timeout=10)
+    assert r.status_code == 303
+    assert customer.ask(question)["text"] == "更新后的答案：测试成功。"
+
+
+def test_bad_socket_input_gets_an_error_and_the_chat_goes_on(stack, customer):
+    customer.emit_raw("just a string")
+    assert customer.next_error()["code"] == "malformed"
+    customer.emit_raw({"message": "   ", "session_id": customer.session_id})
+    assert customer.next_error()["code"] == "empty"
+    customer.emit_raw({"message": "x" * 2001, "session_id": customer.session_id})
+    assert customer.next_error()["code"] == "too_long"
+    customer.emit_raw({"message": "hello"})
+    assert customer.next_error()["code"] == "no_session"
+    other = stack.customer()
+    try:  # writing into another customer's conversation is refused
+        customer.emit_raw({"message": "hello", "session_id": other.session_id})
+        assert customer.next_error()["code"] == "no_session"
+        with pytest.raises(queue.Empty):
+            other.next_message(timeout=0.01)
+    finally:
+        other.close()
+    assert customer.ask("hello")["text"].startswith("Hello!")
+
+
+def test_persistent_session_gets_replies_on_a_new_socket(stack, customer):
+    """The socket.io room fix: a reconnecting browser keeps its conversation."""
+    customer.ask("查话费")
+    customer.close()
+    again = Customer(stack.settings.rasa_url, session_id=customer.session_id)
+    try:
+        assert again.session_id == customer.session_id
+        # The verification form is still waiting for the phone number.
+        assert again.ask("13800138000")["text"] == "谢谢。请输入 4 位服务密码。"
+    finally:
+        again.close()
+
+
+def test_agent_sees_the_verified_customer_but_never_the_pin(stack, customer, agent):
+    customer.ask("查话费")
+    customer.ask("13800138000")
+    assert customer.ask("1234")["text"].startswith("张伟，您的账户余额")
+    assert customer.ask("转人工")["text"].startswith("正在为您转接")
+    handoff = agent.next_event(
+        lambda e: e["type"] == "handoff" and e["handoff"]["conversation_id"] == customer.session_id
+    )["handoff"]
+    assert handoff["context"]["customer"] == {"id": 1, "name": "张伟", "phone": "138****8000"}
+    assert "action_check_balance" in handoff["context"]["bot_actions"]
+    agent.next_event(lambda e: e["type"] == "transcript" and e["line"]["text"].startswith("正在为您转接")
+                     and e["line"]["conversation_id"] == customer.session_id)
+    texts = [l["text"] for l in agent.get(f"/agent/api/handoffs/{handoff['id']}").json()["transcript"]]
+    assert "••••" in texts and "1234" not in texts and "13800138000" in texts

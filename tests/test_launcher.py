@@ -1,0 +1,128 @@
+"""The launcher behind `make run`: secrets, the training cache key, clear start-up errors."""
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from bot import launcher
+from bot.settings import PROJECT_ROOT, Settings
+
+
+def test_secrets_are_created_once_private_and_reused(tmp_path):
+    first = launcher.load_or_create_secrets(tmp_path, {})
+    assert set(first) == set(launcher.SECRET_NAMES) and all(len(v) >= 16 for v in first.values())
+    assert stat.S_IMODE((tmp_path / "secrets.env").stat().st_mode) == 0o600
+    assert launcher.load_or_create_secrets(tmp_path, {}) == first
+    # The environment wins over the file.
+    assert launcher.load_or_create_secrets(tmp_path, {"RASA_TOKEN": "from-env"})["RASA_TOKEN"] == "from-env"
+
+
+def test_training_hash_changes_only_with_training_inputs(tmp_path):
+    for entry in launcher.TRAINING_INPUTS:
+        src = PROJECT_ROOT / entry
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / entry)
+    (tmp_path / "README.md").write_text("docs do not matter")
+    before = launcher.training_hash(tmp_path)
+    (tmp_path / "README.md").write_text("still do not matter")
+    assert launcher.training_hash(tmp_path) == before
+    with open(tmp_path / "data" / "nlu.yml", "a", encoding="utf-8") as f:
+        f.write("\n")
+    assert launcher.training_hash(tmp_path) != before
+
+
+def test_port_in_use_is_one_clear_sentence(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        from tests.integration.stack import free_port
+
+        settings = Settings.from_env({"VAR_DIR": str(tmp_path), "WEB_PORT": str(port),
+                                      "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port())})
+        with pytest.raises(launcher.LaunchError) as error:
+            launcher.check_ports_free(settings)
+    assert str(error.value) == (
+        f"Port {port} for the web service is already in use (another `make run`?). "
+        "Stop that program or choose another port with WEB_PORT=…"
+    )
+
+
+def _start_launcher(tmp_path):
+    """`python -m bot.launcher run` on free ports; returns once it printed the URLs."""
+    from tests.integration.stack import free_port
+
+    ports = {"RASA_PORT": free_port(), "ACTIONS_PORT": free_port(), "WEB_PORT": free_port()}
+    env = {**os.environ, "VAR_DIR": str(tmp_path), **{k: str(v) for k, v in ports.items()}}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.launcher", "run"], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    for line in proc.stdout:  # read until the launcher says where to go
+        output.append(line)
+        if "Press Ctrl-C" in line or proc.poll() is not None:
+            break
+    return proc, ports, "".join(output)
+
+
+@pytest.mark.integration
+def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
+    proc, ports, text = _start_launcher(tmp_path)
+    try:
+        assert f"Customer chat:  http://127.0.0.1:{ports['WEB_PORT']}/" in text
+        assert f"Agent console:  http://127.0.0.1:{ports['WEB_PORT']}/agent/" in text
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, rest[-2000:]
+    assert "Traceback" not in rest
+    for port in ports.values():  # everything is gone: the ports are free again
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+
+
+def test_unreachable_database_is_one_clear_sentence(tmp_path):
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"}
+    result = subprocess.run([sys.executable, "-m", "bot.launcher", "prepare"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    message = result.stdout.strip().splitlines()[-1]
+    assert message.startswith("[launcher] Cannot use the database postgresql://nobody:***@127.0.0.1:1/none")
+    assert "secret" not in result.stdout
+
+
+def _child_pid(module: str, port: int) -> int:
+    """The pid of the stack's process running `module` with this port in its environment."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+            environ = open(f"/proc/{entry}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if module.encode() in cmdline and f"WEB_PORT={port}".encode() in environ:
+            return int(entry)
+    raise LookupError(module)
+
+
+@pytest.mark.integration
+def test_a_dead_process_stops_the_stack_with_one_message(tmp_path):
+    proc, ports, _ = _start_launcher(tmp_path)
+    try:
+        os.kill(_child_pid("handoff_service", ports["WEB_PORT"]), signal.SIGKILL)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1
+    assert rest.strip().splitlines()[-1] == (
+        "[launcher] The web process stopped unexpectedly, so everything was stopped. Its last lines above say why."
+    )

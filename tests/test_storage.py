@@ -1,0 +1,115 @@
+"""Repositories against a real database (SQLite, and PostgreSQL when configured)."""
+import pytest
+
+from actions.accounts import AccountRepository, mask_phone
+from handoff_service.storage import (
+    CursorRepository,
+    HandoffConflict,
+    HandoffRepository,
+    StaffRepository,
+    TranscriptRepository,
+)
+from knowledge_base.storage import FaqNotFound, FaqRepository, StaleEdit
+
+ANSWERS = {"zh-Hans": "简体答案", "zh-Hant": "繁體答案", "en": "English answer"}
+QUESTIONS = {"zh-Hans": ["营业时间"], "zh-Hant": ["營業時間"], "en": ["opening hours"]}
+
+
+def test_faq_create_edit_and_refuse_stale_edit(engine):
+    repo = FaqRepository(engine)
+    faq_id = repo.upsert("hours", ANSWERS, QUESTIONS)
+    faq = repo.get(faq_id)
+    assert faq.answer_in("zh-Hant") == "繁體答案"
+    assert faq.questions["en"] == ["opening hours"]
+
+    edited = repo.update(faq_id, {**ANSWERS, "en": "New hours"}, {"en": ["when open"]}, faq.version, "editor")
+    assert edited.answers["en"] == "New hours"
+    assert edited.questions["en"] == ["when open"] and edited.questions["zh-Hans"] == []
+    assert edited.version == faq.version + 1 and edited.updated_by == "editor"
+
+    with pytest.raises(StaleEdit):  # a second editor still holding the old version
+        repo.update(faq_id, ANSWERS, QUESTIONS, faq.version, "other")
+    with pytest.raises(FaqNotFound):
+        repo.update(faq_id + 99, ANSWERS, QUESTIONS, 1, "editor")
+
+
+def test_faq_answer_falls_back_to_another_language(engine):
+    repo = FaqRepository(engine)
+    faq = repo.get(repo.upsert("only-en", {"en": "Only English"}, {"en": ["x"]}))
+    assert faq.answer_in("zh-Hans") == "Only English"
+
+
+def test_faq_list_is_paginated_in_slug_order(engine):
+    repo = FaqRepository(engine)
+    for i in range(5):
+        repo.upsert(f"faq-{i}", ANSWERS, QUESTIONS)
+    assert repo.count() == 5
+    assert [f.slug for f in repo.list(offset=2, limit=2)] == ["faq-2", "faq-3"]
+
+
+def test_customer_verification_needs_matching_phone_and_pin(engine):
+    accounts = AccountRepository(engine)
+    cid = accounts.add_customer("张伟", "138-0013-8000", "1234", balance_cents=8850)
+    assert accounts.verify("13800138000", "1234").id == cid
+    assert accounts.verify("13800138000", "9999") is None
+    assert accounts.verify("13900000000", "1234") is None
+    assert accounts.get(cid).balance == "88.50"
+    # Loading the demo twice refreshes rather than duplicates.
+    assert accounts.add_customer("张伟", "13800138000", "4321") == cid
+    assert accounts.verify("13800138000", "4321").id == cid
+    assert mask_phone("13800138000") == "138****8000"
+
+
+def test_staff_login_and_roles(engine):
+    staff = StaffRepository(engine)
+    staff.upsert("amy", "Amy", "s3cret-pass", ["agent"])
+    user = staff.authenticate("amy", "s3cret-pass")
+    assert user.has_role("agent") and not user.has_role("editor")
+    assert staff.authenticate("amy", "wrong") is None
+    assert staff.authenticate("nobody", "s3cret-pass") is None
+    with pytest.raises(ValueError):
+        staff.upsert("x", "X", "pw", ["root"])
+
+
+def test_handoff_lifecycle_and_queue_positions(engine):
+    repo = HandoffRepository(engine)
+    first, created = repo.create("conv-1", "customer_request", "zh-Hans", {"intent": {"name": "human_handoff"}})
+    assert created and first.status == "queued"
+    again, created = repo.create("conv-1", "customer_request", "zh-Hans", {})
+    assert not created and again.id == first.id  # a repeated request is not a second ticket
+    second, _ = repo.create("conv-2", "customer_request", "en", {})
+    assert repo.queue_position(first) == 1 and repo.queue_position(second) == 2
+
+    accepted, newly = repo.accept(first.id, "amy")
+    assert newly and accepted.status == "active" and accepted.agent_username == "amy"
+    assert repo.accept(first.id, "amy")[1] is False  # accepting twice is harmless
+    with pytest.raises(HandoffConflict):
+        repo.accept(first.id, "bob")
+    assert repo.queue_position(second) == 1
+
+    closed = repo.close(first.id, "amy")
+    assert closed.status == "closed" and closed.closed_at is not None
+    with pytest.raises(HandoffConflict):
+        repo.close(first.id, "amy")
+    assert [h.conversation_id for h in repo.list()] == ["conv-2"]
+    # A closed conversation can be handed off again later.
+    assert repo.create("conv-1", "customer_request", "zh-Hans", {})[1] is True
+
+
+def test_transcript_ignores_replayed_events_and_keeps_order(engine):
+    repo = TranscriptRepository(engine)
+    line = dict(source_event_id=7, conversation_id="c", actor="customer", text="你好", timestamp=1.0,
+                agent_username=None, intent="greet", confidence=0.9)
+    assert repo.add(line) is not None
+    assert repo.add(line) is None
+    repo.add({**line, "source_event_id": 8, "actor": "bot", "text": "您好", "intent": None})
+    assert [(l.actor, l.text) for l in repo.for_conversation("c")] == [("customer", "你好"), ("bot", "您好")]
+    assert repo.for_conversation("other") == []
+
+
+def test_event_cursor_persists(engine):
+    cursors = CursorRepository(engine)
+    assert cursors.get("web") == 0
+    cursors.set("web", 41)
+    cursors.set("web", 42)
+    assert CursorRepository(engine).get("web") == 42
