@@ -51,6 +51,8 @@ class Settings:
     public_web_url: str = ""
     model_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "models")
     event_poll_interval: float = 0.2
+    # Whether this web process follows Rasa's event stream (transcripts, relay to agents).
+    run_event_consumer: bool = True
     max_message_chars: int = 2000
 
     @classmethod
@@ -78,6 +80,7 @@ class Settings:
             public_web_url=env.get("PUBLIC_WEB_URL") or f"http://{host}:{web_port}",
             model_dir=Path(env.get("MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
             event_poll_interval=float(env.get("EVENT_POLL_INTERVAL") or 0.2),
+            run_event_consumer=(env.get("EVENT_CONSUMER") or "on").lower() not in ("off", "0", "false", "no"),
         )
 
     def require(self, *names: str) -> "Settings":

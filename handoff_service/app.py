@@ -96,7 +96,9 @@ def create_app(settings: Settings) -> web.Application:
     app.add_subapp("/kb/", editor)
 
     async def start_background(app: web.Application) -> None:
-        app[BACKGROUND] = [asyncio.create_task(consumer.run(settings.event_poll_interval))]
+        app[BACKGROUND] = []
+        if settings.run_event_consumer:
+            app[BACKGROUND].append(asyncio.create_task(consumer.run(settings.event_poll_interval)))
 
     async def stop_background(app: web.Application) -> None:
         for task in app[BACKGROUND]:

@@ -71,7 +71,7 @@ class EventStreamConsumer:
                 await handler(event_id, conversation_id, event)
             position = event_id
         if batch:
-            await asyncio.to_thread(self.cursors.set, self.name, position)
+            await asyncio.to_thread(self.cursors.advance, self.name, position)
         return len(batch)
 
     async def run(self, poll_interval: float) -> None:

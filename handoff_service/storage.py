@@ -337,9 +337,27 @@ class CursorRepository:
             return conn.execute(sa.select(cursors.c.position).where(cursors.c.name == name)).scalar() or 0
 
     def set(self, name: str, position: int) -> None:
+        """Put the cursor at ``position``, also backwards (an operator replaying the stream)."""
+        self._write(name, position, cursors.update().where(cursors.c.name == name))
+
+    def advance(self, name: str, position: int) -> None:
+        """Move the cursor forward to ``position``; never back.
+
+        Two consumers finishing the same batch (a second replica, or a poll racing
+        the background loop) both land here: the first creates the row, the other
+        finds it, and a late one never undoes the other's progress.
+        """
+        self._write(name, position, cursors.update().where(cursors.c.name == name, cursors.c.position < position))
+
+    def _write(self, name: str, position: int, update: Any) -> None:
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                cursors.update().where(cursors.c.name == name).values(position=position)
-            ).rowcount
-            if not updated:
+            if conn.execute(update.values(position=position)).rowcount:
+                return
+            if conn.execute(sa.select(cursors.c.name).where(cursors.c.name == name)).first() is not None:
+                return  # the row is there and already where (or past where) it should be
+        try:
+            with self.engine.begin() as conn:
                 conn.execute(cursors.insert().values(name=name, position=position))
+        except IntegrityError:  # another consumer created it meanwhile
+            with self.engine.begin() as conn:
+                conn.execute(update.values(position=position))

@@ -113,3 +113,17 @@ def test_event_cursor_persists(engine):
     cursors.set("web", 41)
     cursors.set("web", 42)
     assert CursorRepository(engine).get("web") == 42
+
+
+def test_event_cursor_only_advances_and_tolerates_a_second_consumer(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cursors = CursorRepository(engine)
+    # Several consumers finishing the same batch at once: none fails, the row is made once.
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda p: cursors.advance("web", p), [9, 9, 7, 9]))
+    assert cursors.get("web") == 9
+    cursors.advance("web", 5)  # a late consumer with an older batch does not move it back
+    assert cursors.get("web") == 9
+    cursors.set("web", 0)  # an operator replaying the stream can
+    assert cursors.get("web") == 0

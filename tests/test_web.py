@@ -24,7 +24,7 @@ def settings(database_url, tmp_path):
         rasa_events_db_url=f"sqlite:///{tmp_path / 'events.db'}",
         rasa_port=1,  # nothing listens there: Rasa is "down"
         rasa_token="rasa-token", service_token="service-token", session_secret="session-secret",
-        event_poll_interval=3600,
+        run_event_consumer=False,  # the tests drive the consumer themselves (poll_once)
     )
 
 
