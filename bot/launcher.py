@@ -141,11 +141,11 @@ def _child_env(settings: Settings, secrets_env: Dict[str, str]) -> Dict[str, str
     return env
 
 
-def process_commands(settings: Settings, model: Path, rasa_token: str) -> Dict[str, List[str]]:
-    """The three processes of the stack, as argument lists."""
+def process_commands(settings: Settings, model: Path) -> Dict[str, List[str]]:
+    """The three processes of the stack, as argument lists (secrets travel in the environment)."""
     return {
         "rasa": [
-            str(VENV_BIN / "rasa"), "run", "--enable-api", "--auth-token", rasa_token,
+            str(VENV_BIN / "python"), "-m", "bot.rasa_server",
             "--interface", settings.host, "--port", str(settings.rasa_port),
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--model", str(model),
         ],
@@ -229,7 +229,7 @@ def run(settings: Settings, train_only: bool = False, prepare_only: bool = False
     prepare_databases(settings, secrets_env["DEMO_STAFF_PASSWORD"])
     env = process_env(settings, secrets_env)
     manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty(), prefix=True))
-    for name, cmd in process_commands(settings, model, settings.rasa_token).items():
+    for name, cmd in process_commands(settings, model).items():
         manager.add_process(name, shlex.join(cmd), env=env, cwd=str(PROJECT_ROOT))
     stop = threading.Event()
     watcher = threading.Thread(

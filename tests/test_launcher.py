@@ -74,6 +74,11 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
     try:
         assert f"Customer chat:  http://127.0.0.1:{ports['WEB_PORT']}/" in text
         assert f"Agent console:  http://127.0.0.1:{ports['WEB_PORT']}/agent/" in text
+        # No secret can be read off the process list (`ps`): they travel in the environment.
+        secrets = dict(line.split("=", 1) for line in (tmp_path / "secrets.env").read_text().splitlines()
+                       if "=" in line and not line.startswith("#"))
+        assert _pids_whose_command_line_contains(secrets["RASA_TOKEN"]) == []
+        assert _pids_whose_command_line_contains(secrets["SERVICE_TOKEN"]) == []
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     finally:
@@ -96,6 +101,17 @@ def test_unreachable_database_is_one_clear_sentence(tmp_path):
     message = result.stdout.strip().splitlines()[-1]
     assert message.startswith("[launcher] Cannot use the database postgresql://nobody:***@127.0.0.1:1/none")
     assert "secret" not in result.stdout
+
+
+def _pids_whose_command_line_contains(text: str) -> list:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if text.encode() in open(f"/proc/{entry}/cmdline", "rb").read():
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
 
 
 def _child_pid(module: str, port: int) -> int:

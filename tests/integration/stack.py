@@ -57,7 +57,7 @@ class Stack:
         stack.log_dir.mkdir(parents=True, exist_ok=True)
         env = launcher.process_env(settings, secrets)
         env["EVENT_POLL_INTERVAL"] = "0.1"
-        for name, cmd in launcher.process_commands(settings, model, settings.rasa_token).items():
+        for name, cmd in launcher.process_commands(settings, model).items():
             log = open(stack.log_dir / f"{name}.log", "w")
             stack.processes[name] = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
