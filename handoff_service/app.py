@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> web.Application:
     rasa = RasaClient(settings.rasa_url, settings.rasa_token)
     desk = HandoffDesk(handoffs, rasa, hub)
     source = SqlEventSource(settings.rasa_events_db_url)
-    consumer = EventStreamConsumer(source, CursorRepository(engine), [TranscriptHandler(transcripts, hub)])
+    consumer = EventStreamConsumer(source, CursorRepository(engine), [TranscriptHandler(transcripts, hub, source)])
 
     app = web.Application(
         middlewares=[

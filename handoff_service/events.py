@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
@@ -51,6 +52,32 @@ class SqlEventSource:
             except (TypeError, ValueError):
                 logger.warning("skipping unreadable broker event %s", row.id)
         return result
+
+    def last_requested_slot(self, conversation_id: str, before: int) -> Optional[str]:
+        """The slot the bot was asking for in this conversation just before event ``before``.
+
+        Read from the stream itself, so a restarted (or second) consumer still knows
+        that the customer's next words answer a secret prompt.
+        """
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT data FROM events WHERE sender_id = :conversation AND id < :before "
+                        "AND data LIKE :pattern ORDER BY id DESC LIMIT 20"
+                    ),
+                    {"conversation": conversation_id, "before": before, "pattern": '%"requested_slot"%'},
+                ).fetchall()
+        except (OperationalError, ProgrammingError):
+            return None
+        for row in rows:
+            try:
+                event = json.loads(row.data)
+            except (TypeError, ValueError):
+                continue
+            if event.get("event") == "slot" and event.get("name") == "requested_slot":
+                return event.get("value")
+        return None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -125,21 +152,38 @@ class TranscriptHandler:
 
     A customer's answer to a secret prompt (the service PIN) is stored masked:
     the stream says which slot the bot asked for before the customer answers.
+    What was asked is remembered for recent conversations and otherwise read
+    back from the stream (after a restart, the prompt came before the cursor).
     """
 
-    def __init__(self, transcripts: TranscriptRepository, hub: AgentHub):
+    REMEMBERED_CONVERSATIONS = 10_000
+
+    def __init__(self, transcripts: TranscriptRepository, hub: AgentHub, source: SqlEventSource):
         self.transcripts = transcripts
         self.hub = hub
-        self._asking_for: Dict[str, Optional[str]] = {}
+        self.source = source
+        self._asking_for: "OrderedDict[str, Optional[str]]" = OrderedDict()
+
+    def _remember(self, conversation_id: str, slot: Optional[str]) -> None:
+        self._asking_for[conversation_id] = slot
+        self._asking_for.move_to_end(conversation_id)
+        while len(self._asking_for) > self.REMEMBERED_CONVERSATIONS:
+            self._asking_for.popitem(last=False)
+
+    async def _asked_for(self, conversation_id: str, event_id: int) -> Optional[str]:
+        if conversation_id not in self._asking_for:
+            slot = await asyncio.to_thread(self.source.last_requested_slot, conversation_id, event_id)
+            self._remember(conversation_id, slot)
+        return self._asking_for[conversation_id]
 
     async def __call__(self, event_id: int, conversation_id: str, event: Dict[str, Any]) -> None:
         if event.get("event") == "slot" and event.get("name") == "requested_slot":
-            self._asking_for[conversation_id] = event.get("value")
+            self._remember(conversation_id, event.get("value"))
             return
         line = transcript_line(event_id, conversation_id, event)
         if line is None:
             return
-        if line["actor"] == "customer" and self._asking_for.get(conversation_id) in SECRET_SLOTS:
+        if line["actor"] == "customer" and await self._asked_for(conversation_id, event_id) in SECRET_SLOTS:
             line["text"] = MASK
         stored = await asyncio.to_thread(self.transcripts.add, line)
         if stored is not None:

@@ -236,6 +236,24 @@ async def test_event_stream_builds_the_transcript_once_and_relays_it(client, set
                      ("customer", "••••", None), ("customer", "谢谢", None)]  # the PIN is never shown
 
 
+async def test_pin_stays_masked_when_the_service_restarts_between_prompt_and_answer(client, settings):
+    from rasa.core.brokers.sql import SQLEventBroker
+
+    broker = SQLEventBroker(db=settings.rasa_events_db_url.replace("sqlite:///", ""))
+    for e in [{"sender_id": "conv-r", "event": "user", "text": "查话费", "timestamp": 1.0, "parse_data": {}},
+              {"sender_id": "conv-r", "event": "slot", "name": "requested_slot", "value": "account_pin", "timestamp": 1.1},
+              {"sender_id": "conv-r", "event": "bot", "text": "请输入 4 位服务密码。", "timestamp": 1.2}]:
+        broker.publish(e)
+    await client.server.app[CONSUMER].poll_once()  # the prompt is consumed; then the service restarts
+    broker.publish({"sender_id": "conv-r", "event": "user", "text": "1234", "timestamp": 1.3, "parse_data": {}})
+    async with TestClient(TestServer(create_app(settings)), cookie_jar=aiohttp.CookieJar(unsafe=True)) as restarted:
+        await restarted.server.app[CONSUMER].poll_once()
+        created = await (await restarted.post("/api/handoffs", json={"conversation_id": "conv-r"}, headers=SERVICE)).json()
+        await login(restarted, "agent")
+        detail = await (await restarted.get(f"/agent/api/handoffs/{created['handoff']['id']}")).json()
+    assert [l["text"] for l in detail["transcript"]] == ["查话费", "请输入 4 位服务密码。", "••••"]
+
+
 async def test_an_agent_cannot_take_over_another_agents_chat(client):
     created = await (await client.post("/api/handoffs", json={"conversation_id": "conv-c"}, headers=SERVICE)).json()
     hid = created["handoff"]["id"]
