@@ -30,6 +30,9 @@ from socketio import AsyncServer
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# What a widget may attach to a message (customData, e.g. the window's language).
+MAX_METADATA_CHARS = 4096
+
 # Bot-event metadata that the customer's widget may see.
 PUBLIC_METADATA = ("sender", "agent_name", "notice")
 
@@ -124,6 +127,9 @@ class SocketIOInput(RasaSocketIOInput):
                     metadata = {}
             if not isinstance(metadata, dict):
                 metadata = {}
+            if len(json.dumps(metadata, ensure_ascii=False, default=str)) > MAX_METADATA_CHARS:
+                # It is stored with every message in the tracker: keep it small.
+                return await reject("too_long", f"'{self.metadata_key}' is limited to {MAX_METADATA_CHARS} characters.")
             await on_new_message(
                 UserMessage(
                     text,

@@ -2,9 +2,12 @@
 
 It adds a ``language`` entity, which fills the ``language`` slot, so responses are
 chosen in the customer's language (conditional response variations in domain.yml)
-and actions can answer from the knowledge base in the same language.  A message
-that could be either Chinese script ("你好" is both) adds nothing, and the slot
-keeps the language the customer used before.
+and actions can answer from the knowledge base in the same language.
+
+The script of the text decides.  A message it cannot decide ("你好" is both
+Chinese scripts, "13800138000" is none) takes the language the customer's chat
+window is set to, when the channel passes it as ``metadata.language``; without
+that it adds nothing, and the slot keeps the language the customer used before.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -45,6 +49,13 @@ def detect_language(text: str) -> Optional[str]:
     return None
 
 
+def window_language(message: Message) -> Optional[str]:
+    """The language the customer's chat window is set to, if the channel said (and it is one of ours)."""
+    metadata = message.get("metadata")
+    value = metadata.get("language") if isinstance(metadata, dict) else None
+    return value if value in LANGUAGES else None
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
@@ -61,7 +72,7 @@ class LanguageDetector(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            language = detect_language(message.get(TEXT) or "")
+            language = detect_language(message.get(TEXT) or "") or window_language(message)
             if language:
                 text = message.get(TEXT)
                 entity = {

@@ -238,7 +238,8 @@
   /** Send text to Rasa; `display` is what the customer sees (quick-reply title). */
   function sendMessage(text, display) {
     if (!canSend() || !socket) return false;
-    socket.emit('user_uttered', { message: text, session_id: state.sessionId });
+    // The window's language tells the bot how to answer text that could be either script ("你好").
+    socket.emit('user_uttered', { message: text, session_id: state.sessionId, customData: { language: state.lang } });
     appendBubble('user', display != null ? display : text);
     showTyping();
     return true;

@@ -32,11 +32,16 @@ def browser():
 
 
 @pytest.fixture
-def pages(browser, stack):
+def customer_locale():
+    return "zh-CN"
+
+
+@pytest.fixture
+def pages(browser, stack, customer_locale):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT)
-    customer_ctx = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN")  # a phone
+    customer_ctx = browser.new_context(viewport={"width": 390, "height": 780}, locale=customer_locale)  # a phone
     agent_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     errors = []
     customer, agent = customer_ctx.new_page(), agent_ctx.new_page()
@@ -60,60 +65,94 @@ def send(page, text):
     page.get_by_test_id("chat-input").press("Enter")
 
 
-def test_customer_and_agent_in_two_browser_pages(stack, pages, tmp_path):
+# What a customer sees in each language: the page's own words, then the conversation.
+LANGUAGES = {
+    "zh-Hans": dict(
+        locale="zh-CN", placeholder="请输入消息…", hello="你好", greeting="您好！我是智能客服",
+        quick_reply="营业时间", hours="人工客服每天 8:00–22:00 在线", pay="怎么交话费", paid="微信、支付宝",
+        handoff="转人工", queued="正在为您转接人工客服", joined="人工客服 Demo Agent 已接入",
+        waiting="我的网络一直断线", reply="您好，我来帮您检查线路", closed="人工客服已结束对话",
+        invoice="怎么开发票", invoiced="电子发票",
+    ),
+    "zh-Hant": dict(
+        locale="zh-TW", placeholder="請輸入訊息…", hello="您好", greeting="您好！我是智能客服。您可以問我問題",
+        quick_reply="營業時間", hours="人工客服每天 8:00–22:00 在線", pay="怎麼繳話費", paid="微信、支付寶",
+        handoff="轉人工", queued="正在為您轉接人工客服", joined="人工客服 Demo Agent 已接入",
+        waiting="我的網路一直斷線", reply="您好，我來幫您檢查線路", closed="人工客服已結束對話",
+        invoice="怎麼開發票", invoiced="電子發票",
+    ),
+    "en": dict(
+        locale="en-GB", placeholder="Type your message…", hello="hello", greeting="Hello! I'm the support assistant",
+        quick_reply="Opening hours", hours="Our agents are available every day", pay="How can I pay my bill?",
+        paid="WeChat Pay, Alipay", handoff="talk to a human", queued="I'm connecting you to a human agent",
+        joined="Demo Agent from our support team has joined", waiting="My internet keeps dropping",
+        reply="Hello, I'm checking your line", closed="The agent has ended the chat",
+        invoice="How do I get an invoice", invoiced="E-invoices",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "language, customer_locale", [(name, words["locale"]) for name, words in LANGUAGES.items()], ids=list(LANGUAGES)
+)
+def test_customer_and_agent_in_two_browser_pages(stack, pages, language, tmp_path):
     from playwright.sync_api import expect
 
+    words = LANGUAGES[language]
     customer, agent = pages
     web = stack.settings.web_url
     customer.goto(f"{web}/")
     expect(customer.get_by_test_id("chat-input")).to_be_enabled()
+    # The page speaks the browser's language.
+    expect(customer.get_by_test_id("chat-input")).to_have_attribute("placeholder", words["placeholder"])
+    conversation = customer.evaluate("localStorage.getItem('supportbot.session_id')")
 
     # The bot greets with quick replies; a quick reply answers from the knowledge base.
-    send(customer, "你好")
+    send(customer, words["hello"])
     bot = customer.locator(".msg.msg-bot .msg-text")
-    expect(bot.last).to_contain_text("您好！我是智能客服")
-    customer.locator(".quick-reply", has_text="营业时间").click()
-    expect(bot.last).to_contain_text("人工客服每天 8:00–22:00 在线")
+    expect(bot.last).to_contain_text(words["greeting"])
+    customer.locator(".quick-reply", has_text=words["quick_reply"]).click()
+    expect(bot.last).to_contain_text(words["hours"])
 
     # Text that looks like HTML is shown as text, never run.
-    send(customer, "<img src=x onerror=alert(1)>怎么交话费")
-    expect(customer.locator(".msg.msg-user .msg-text").last).to_have_text("<img src=x onerror=alert(1)>怎么交话费")
-    expect(bot.last).to_contain_text("微信、支付宝")
+    send(customer, "<img src=x onerror=alert(1)>" + words["pay"])
+    expect(customer.locator(".msg.msg-user .msg-text").last).to_have_text("<img src=x onerror=alert(1)>" + words["pay"])
+    expect(bot.last).to_contain_text(words["paid"])
 
     # The customer asks for a person.
-    send(customer, "转人工")
-    expect(bot.last).to_contain_text("正在为您转接人工客服")
+    send(customer, words["handoff"])
+    expect(bot.last).to_contain_text(words["queued"])
 
     # The agent sees the chat in the queue, with what the bot understood.
     login(agent, web, "agent", "/agent/")
-    item = agent.get_by_test_id("queue-item").last
+    item = agent.locator(f'[data-testid="queue-item"][data-conversation-id="{conversation}"]')
     expect(item).to_be_visible()
     item.click()
     expect(agent.get_by_test_id("context-panel")).to_contain_text("human_handoff")
     transcript = agent.get_by_test_id("transcript")
-    expect(transcript).to_contain_text("怎么交话费")  # the story before the handoff
+    expect(transcript).to_contain_text(words["pay"])  # the story before the handoff
     agent.get_by_test_id("accept-button").click()
-    expect(customer.locator(".notice").last).to_contain_text("人工客服 Demo Agent 已接入")
+    expect(customer.locator(".notice").last).to_contain_text(words["joined"])
 
     # While the agent has the chat, the customer's words reach the console live.
-    send(customer, "我的网络一直断线")
-    expect(transcript.locator(".actor-customer").last).to_contain_text("我的网络一直断线")
+    send(customer, words["waiting"])
+    expect(transcript.locator(".actor-customer").last).to_contain_text(words["waiting"])
 
     # The agent replies; the customer's window shows it as the agent's.
-    agent.get_by_test_id("reply-input").fill("您好，我来帮您检查线路")
+    agent.get_by_test_id("reply-input").fill(words["reply"])
     agent.get_by_test_id("reply-input").press("Enter")
     agent_bubble = customer.locator(".msg.msg-agent").last
-    expect(agent_bubble).to_contain_text("您好，我来帮您检查线路")
+    expect(agent_bubble).to_contain_text(words["reply"])
     expect(agent_bubble).to_contain_text("Demo Agent")
-    expect(transcript.locator(".actor-agent").last).to_contain_text("您好，我来帮您检查线路")
+    expect(transcript.locator(".actor-agent").last).to_contain_text(words["reply"])
     customer.screenshot(path=str(tmp_path / "customer.png"))
     agent.screenshot(path=str(tmp_path / "agent.png"))
 
     # Closing hands back to the bot, which answers again.
     agent.get_by_test_id("close-button").click()
-    expect(bot.last).to_contain_text("人工客服已结束对话")
-    send(customer, "怎么开发票")
-    expect(bot.last).to_contain_text("电子发票")
+    expect(bot.last).to_contain_text(words["closed"])
+    send(customer, words["invoice"])
+    expect(bot.last).to_contain_text(words["invoiced"])
 
 
 def test_editor_saves_an_answer_the_bot_uses_next(stack, browser, pages):

@@ -148,6 +148,8 @@ def test_bad_socket_input_gets_an_error_and_the_chat_goes_on(stack, customer):
     assert customer.next_error()["code"] == "empty"
     customer.emit_raw({"message": "x" * 2001, "session_id": customer.session_id})
     assert customer.next_error()["code"] == "too_long"
+    customer.emit_raw({"message": "hello", "session_id": customer.session_id, "customData": {"note": "x" * 5000}})
+    assert customer.next_error()["code"] == "too_long"
     customer.emit_raw({"message": "hello"})
     assert customer.next_error()["code"] == "no_session"
     other = stack.customer()

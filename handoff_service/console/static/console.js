@@ -177,6 +177,7 @@
 
   function updateQueueItem(li, h) {
     var btn = li.firstChild;
+    btn.setAttribute('data-conversation-id', h.conversation_id);
     var selected = state.current && state.current.id === h.id;
     var unread = state.unread.has(h.conversation_id);
     btn.classList.toggle('selected', !!selected);
