@@ -190,3 +190,19 @@ def test_agent_sees_the_verified_customer_but_never_the_pin(stack, customer, age
                      and e["line"]["conversation_id"] == customer.session_id)
     texts = [l["text"] for l in agent.get(f"/agent/api/handoffs/{handoff['id']}").json()["transcript"]]
     assert "••••" in texts and "1234" not in texts and "13800138000" in texts
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [("怎么交话费", "您可以通过微信"), ("怎麼繳話費", "您可以透過微信"), ("How can I pay my bill?", "You can pay by WeChat Pay")],
+)
+def test_rest_channel_answers_too(stack, question, answer):
+    """Rasa's REST channel, for other integrations (messaging-app bridges, IVR)."""
+    import uuid
+
+    import requests
+
+    r = requests.post(f"{stack.settings.rasa_url}/webhooks/rest/webhook",
+                      json={"sender": f"rest-{uuid.uuid4().hex}", "message": question}, timeout=30)
+    assert r.status_code == 200
+    assert r.json()[0]["text"].startswith(answer)
