@@ -16,6 +16,8 @@ def main() -> int:
     except ConfigurationError as e:
         print(f"web service: {e}", file=sys.stderr)
         return 2
+    # No access log: paths and query strings are not worth the risk of logging customer data.
+    logging.getLogger("handoff_service").info("web service listening on http://%s:%s", settings.host, settings.web_port)
     web.run_app(app, host=settings.host, port=settings.web_port, print=None, access_log=None)
     return 0
 
