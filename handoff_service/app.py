@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[auth.STAFF] = staff
+    app[auth.THROTTLE] = auth.LoginThrottle()
     app[HUB] = hub
     app[RASA] = rasa
     app[CONSUMER] = consumer

@@ -7,9 +7,12 @@ state-changing requests from another origin are refused.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from typing import Optional
+import math
+import time
+from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -21,8 +24,42 @@ from handoff_service.storage import StaffRepository, StaffUser
 
 logger = logging.getLogger(__name__)
 
+class LoginThrottle:
+    """Slows password guessing: after ``max_failures`` failed logins for one username
+    from one address within ``window`` seconds, that pair is refused until the window
+    has passed. Kept per process; a success clears it."""
+
+    def __init__(self, max_failures: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic):
+        self.max_failures = max_failures
+        self.window = window
+        self.clock = clock
+        self._failures: Dict[Tuple[str, str], list] = {}
+
+    def retry_after(self, username: str, address: str) -> float:
+        """Seconds until this pair may try again; 0 when it may now."""
+        recent = self._recent((username.lower(), address))
+        if len(recent) < self.max_failures:
+            return 0.0
+        return max(0.0, recent[0] + self.window - self.clock())
+
+    def failed(self, username: str, address: str) -> None:
+        key = (username.lower(), address)
+        self._failures[key] = self._recent(key) + [self.clock()]
+        if len(self._failures) > 10_000:  # forget pairs whose failures have all expired
+            for old in [k for k in self._failures if not self._recent(k)]:
+                del self._failures[old]
+
+    def succeeded(self, username: str, address: str) -> None:
+        self._failures.pop((username.lower(), address), None)
+
+    def _recent(self, key: Tuple[str, str]) -> list:
+        now = self.clock()
+        return [t for t in self._failures.get(key, []) if now - t < self.window][-self.max_failures:]
+
+
 REQUIRED_ROLE = web.AppKey("required_role", str)
 STAFF = web.AppKey("staff_repository", StaffRepository)
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
 CURRENT_USER = "current_user"
 SESSION_MAX_AGE = 12 * 3600
 
@@ -97,12 +134,26 @@ async def login(request: web.Request):
     username = str(form.get("username", ""))[:80]
     password = str(form.get("password", ""))[:200]
     next_url = _safe_next(form.get("next"))
-    user = request.app[STAFF].authenticate(username, password) if username and password else None
+    throttle, address = request.app[THROTTLE], request.remote or ""
+    wait = throttle.retry_after(username, address)
+    if wait:
+        minutes = math.ceil(wait / 60)
+        response = aiohttp_jinja2.render_template(
+            "login.html", request,
+            {"next": next_url, "error": f"Too many failed logins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."},
+            status=429,
+        )
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    # Password hashing is slow on purpose: keep it off the event loop.
+    user = await asyncio.to_thread(request.app[STAFF].authenticate, username, password) if username and password else None
     if user is None:
+        throttle.failed(username, address)
         logger.info("failed staff login")
         return aiohttp_jinja2.render_template(
             "login.html", request, {"next": next_url, "error": "Wrong username or password."}, status=401
         )
+    throttle.succeeded(username, address)
     session = await new_session(request)
     session["username"] = user.username
     raise web.HTTPFound(next_url)

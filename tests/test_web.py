@@ -63,6 +63,35 @@ async def test_wrong_password_is_refused_without_saying_which_part(client):
     assert (await client.get("/agent/api/handoffs")).status == 401
 
 
+async def test_repeated_wrong_passwords_lock_that_login_for_a_while(client):
+    for _ in range(5):
+        r = await client.post("/login", data={"username": "agent", "password": "guess"}, allow_redirects=False)
+        assert r.status == 401
+    # Now even the right password is refused, with a clear message and when to come back.
+    r = await client.post("/login", data={"username": "Agent", "password": PASSWORD}, allow_redirects=False)
+    assert r.status == 429 and int(r.headers["Retry-After"]) > 0
+    assert "Too many failed logins. Try again in 15 minutes." in await r.text()
+    # Other staff are not locked out by someone guessing at one name.
+    await login(client, "bob")
+
+
+def test_login_throttle_forgets_after_its_window():
+    from handoff_service.auth import LoginThrottle
+
+    now = [1000.0]
+    throttle = LoginThrottle(max_failures=2, window=60, clock=lambda: now[0])
+    throttle.failed("amy", "1.2.3.4")
+    assert throttle.retry_after("amy", "1.2.3.4") == 0
+    throttle.failed("AMY", "1.2.3.4")
+    assert throttle.retry_after("amy", "1.2.3.4") == 60
+    assert throttle.retry_after("amy", "5.6.7.8") == 0  # another address
+    now[0] += 61
+    assert throttle.retry_after("amy", "1.2.3.4") == 0
+    throttle.failed("amy", "1.2.3.4"), throttle.failed("amy", "1.2.3.4")
+    throttle.succeeded("amy", "1.2.3.4")
+    assert throttle.retry_after("amy", "1.2.3.4") == 0
+
+
 async def test_each_role_sees_only_its_own_tools(client):
     await login(client, "agent")
     assert (await client.get("/agent/api/handoffs")).status == 200
