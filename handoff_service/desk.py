@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from handoff_service.hub import AgentHub
 from handoff_service.rasa_client import RasaClient, RasaUnavailable
@@ -49,9 +49,20 @@ class HandoffDesk:
         await self.hub.broadcast({"type": "handoff", "handoff": handoff.as_json()})
         return handoff
 
-    async def reply(self, handoff_id: int, agent: StaffUser, text: str) -> None:
+    async def reply(self, handoff_id: int, agent: StaffUser, text: str, client_message_id: Optional[str] = None) -> bool:
+        """Send the agent's words to the customer; False when this reply id was sent already."""
         handoff = await self._own_active(handoff_id, agent)
-        await self._say(handoff, agent, text)
+        if client_message_id is None:
+            await self._say(handoff, agent, text)
+            return True
+        if not await asyncio.to_thread(self.handoffs.claim_reply, handoff_id, client_message_id):
+            return False
+        try:
+            await self._say(handoff, agent, text)
+        except BaseException:
+            await asyncio.to_thread(self.handoffs.release_reply, handoff_id, client_message_id)
+            raise
+        return True
 
     async def close(self, handoff_id: int, agent: StaffUser) -> Handoff:
         handoff = await asyncio.to_thread(self.handoffs.get, handoff_id)

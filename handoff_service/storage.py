@@ -60,6 +60,16 @@ transcript = sa.Table(
     sa.Index("ix_transcript_conversation", "conversation_id", "id"),
 )
 
+# Agent replies the console has sent, by the id the console gave each one: a
+# request repeated (a retry after a timeout, a double click) is not sent twice.
+agent_replies = sa.Table(
+    "agent_replies",
+    metadata,
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("client_message_id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 cursors = sa.Table(
     "event_cursors",
     metadata,
@@ -187,6 +197,24 @@ class StaffRepository:
 class HandoffRepository:
     def __init__(self, engine: Engine):
         self.engine = engine
+
+    def claim_reply(self, handoff_id: int, client_message_id: str) -> bool:
+        """True the first time a reply id is seen for this handoff; False for a repeat."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(agent_replies.insert().values(
+                    handoff_id=handoff_id, client_message_id=client_message_id, created_at=_now()
+                ))
+            return True
+        except IntegrityError:
+            return False
+
+    def release_reply(self, handoff_id: int, client_message_id: str) -> None:
+        """Forget a claimed reply that could not be delivered, so a retry sends it."""
+        with self.engine.begin() as conn:
+            conn.execute(agent_replies.delete().where(
+                agent_replies.c.handoff_id == handoff_id, agent_replies.c.client_message_id == client_message_id
+            ))
 
     def open_for(self, conversation_id: str) -> Optional[Handoff]:
         with self.engine.connect() as conn:

@@ -127,3 +127,19 @@ def test_event_cursor_only_advances_and_tolerates_a_second_consumer(engine):
     assert cursors.get("web") == 9
     cursors.set("web", 0)  # an operator replaying the stream can
     assert cursors.get("web") == 0
+
+
+def test_migrations_match_the_tables_the_code_declares(engine):
+    """A table or column added in code without a migration (or the reverse) fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from actions import accounts
+    from handoff_service import storage as handoff_storage
+    from knowledge_base import storage as kb_storage
+
+    declared = [kb_storage.metadata, accounts.metadata, handoff_storage.metadata]
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, declared)
+    assert [d for d in differences if d[0] != "remove_table" or d[1].name != "alembic_version"] == []

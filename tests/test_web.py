@@ -184,6 +184,13 @@ async def test_agent_actions_follow_the_handoff_state(client):
     # ... but a reply that cannot reach the customer is reported, not silently dropped.
     r = await client.post(f"/agent/api/handoffs/{hid}/messages", json={"text": "hello"})
     assert r.status == 503 and (await r.json())["error"]["code"] == "bot_unreachable"
+    # A reply with an id that failed is not remembered as sent: its retry is tried again.
+    for _ in range(2):
+        r = await client.post(f"/agent/api/handoffs/{hid}/messages", json={"text": "hello", "client_message_id": "reply-0001"})
+        assert r.status == 503
+    for bad_id in ("short", "x" * 65, "has space!", 7):
+        r = await client.post(f"/agent/api/handoffs/{hid}/messages", json={"text": "hello", "client_message_id": bad_id})
+        assert r.status == 400 and (await r.json())["error"]["code"] == "bad_client_message_id"
     # Closing needs Rasa to resume the bot, so the handoff stays open to try again.
     r = await client.post(f"/agent/api/handoffs/{hid}/close", json={})
     assert r.status == 503

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -21,6 +22,7 @@ DESK = web.AppKey("desk", HandoffDesk)
 HANDOFFS = web.AppKey("handoffs", HandoffRepository)
 TRANSCRIPTS = web.AppKey("transcripts", TranscriptRepository)
 HUB = web.AppKey("hub", AgentHub)
+CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 def _handoff_id(request: web.Request) -> int:
@@ -75,8 +77,14 @@ async def reply(request: web.Request) -> web.Response:
         raise bad_request("empty", "The reply is empty.")
     if len(text) > MAX_REPLY_CHARS:
         raise bad_request("too_long", f"Replies are limited to {MAX_REPLY_CHARS} characters.")
-    await _desk_call(request.app[DESK].reply(_handoff_id(request), current_user(request), text.strip()))
-    return web.json_response({"ok": True}, status=202)
+    client_message_id = data.get("client_message_id")
+    if client_message_id is not None and not (isinstance(client_message_id, str) and CLIENT_MESSAGE_ID.match(client_message_id)):
+        raise bad_request("bad_client_message_id", "client_message_id must be 8–64 letters, digits, '-' or '_'.")
+    sent = await _desk_call(
+        request.app[DESK].reply(_handoff_id(request), current_user(request), text.strip(), client_message_id)
+    )
+    # A repeat of a reply already sent is acknowledged, not sent again.
+    return web.json_response({"ok": True, "duplicate": not sent}, status=202 if sent else 200)
 
 
 async def close(request: web.Request) -> web.Response:

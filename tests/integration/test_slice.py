@@ -105,9 +105,14 @@ def test_handoff_round_trip(stack, customer, agent, ask, waiting, queued, joined
     assert notice["text"].startswith(joined) and notice["notice"] == "agent_joined" and notice["sender"] == "agent"
 
     # 4. The agent's reply reaches the customer's window, marked as the agent's.
-    assert agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", {"text": "<b>您好</b>，我来看看"}).status_code == 202
+    reply_body = {"text": "<b>您好</b>，我来看看", "client_message_id": f"reply-{conversation}"}
+    assert agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", reply_body).status_code == 202
     reply = customer.next_message()
     assert reply == {"text": "<b>您好</b>，我来看看", "sender": "agent", "agent_name": "Demo Agent"}
+    # The same request again (a retry whose first answer was lost) is acknowledged, not sent twice:
+    # the customer's next message below is the closing notice.
+    again = agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", reply_body)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
 
     # 5. The agent closes: the bot resumes and answers again.
     assert agent.post(f"/agent/api/handoffs/{handoff['id']}/close").json()["handoff"]["status"] == "closed"

@@ -56,7 +56,8 @@
     queueSeq: 0,               // drops stale queue responses
     current: null,             // {id, conversationId, handoff, lineIds:Set, loading, pending:[]}
     openSeq: 0,                // drops stale conversation responses
-    busy: false                // an accept/close/reply request is in flight
+    busy: false,               // an accept/close/reply request is in flight
+    pendingReply: null         // {text, handoffId, id} of a reply not yet confirmed sent
   };
 
   // ---- Small helpers ------------------------------------------------------
@@ -442,14 +443,28 @@
     });
   }
 
+  function newMessageId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);  // works on plain http too, unlike randomUUID()
+    return Array.from(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
   function sendReply() {
     var cur = state.current;
     var text = el.replyInput.value.trim();
     if (!cur || !text || el.replyInput.disabled) return;
     if (text.length > MAX_REPLY) { showError('Replies are limited to ' + MAX_REPLY + ' characters.'); return; }
+    // One id per reply: sending the same text again after a failure reuses it, so
+    // the server never delivers one reply twice (e.g. it did arrive, the answer got lost).
+    if (!state.pendingReply || state.pendingReply.text !== text || state.pendingReply.handoffId !== cur.id) {
+      state.pendingReply = { text: text, handoffId: cur.id, id: newMessageId() };
+    }
+    var pending = state.pendingReply;
     runAction(async function () {
       // The line itself comes back over the websocket; we do not add it here.
-      await api('POST', '/handoffs/' + encodeURIComponent(cur.id) + '/messages', { text: text });
+      await api('POST', '/handoffs/' + encodeURIComponent(cur.id) + '/messages',
+                { text: text, client_message_id: pending.id });
+      if (state.pendingReply === pending) state.pendingReply = null;
       if (el.replyInput.value.trim() === text) el.replyInput.value = '';
     }).then(function () { el.replyInput.focus(); });
   }
