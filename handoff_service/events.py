@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.database import create_engine
+from bot.secret_prompts import MASK, SECRET_SLOTS
 from handoff_service.hub import AgentHub
 from handoff_service.storage import CursorRepository, TranscriptRepository
 
@@ -142,9 +143,6 @@ def transcript_line(event_id: int, conversation_id: str, event: Dict[str, Any]) 
     return line
 
 
-# Slots whose answers nobody should read back, not even an agent.
-SECRET_SLOTS = {"account_pin"}
-MASK = "••••"
 
 
 class TranscriptHandler:

@@ -1,5 +1,6 @@
 """The thin slice end to end, with the real processes: a customer on socket.io, an
 agent on the console's API and websocket, an editor on the FAQ editor."""
+import json
 import queue
 import re
 
@@ -195,6 +196,32 @@ def test_agent_sees_the_verified_customer_but_never_the_pin(stack, customer, age
                      and e["line"]["conversation_id"] == customer.session_id)
     texts = [l["text"] for l in agent.get(f"/agent/api/handoffs/{handoff['id']}").json()["transcript"]]
     assert "••••" in texts and "1234" not in texts and "13800138000" in texts
+
+
+def test_the_pin_is_never_stored_by_rasa_either(stack, customer):
+    import requests
+    import sqlalchemy as sa
+
+    customer.ask("check my balance")
+    customer.ask("447700900123")
+    assert customer.ask("2468")["text"].startswith("Alex Smith, your balance")
+    assert customer.ask("thanks")["text"]  # a later turn: the tracker is loaded back and saved again
+    settings = stack.settings
+    tracker = requests.get(f"{settings.rasa_url}/conversations/{customer.session_id}/tracker",
+                           params={"token": settings.rasa_token}, timeout=30).json()
+    said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
+    assert "••••" in said and "447700900123" in said and "2468" not in said
+    for url in (settings.rasa_tracker_db_url, settings.rasa_events_db_url):  # the databases themselves
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s"),
+                                    {"s": customer.session_id}).scalars().all()
+        finally:
+            engine.dispose()
+        user_events = [e for e in map(json.loads, rows) if e["event"] == "user"]
+        assert [e["text"] for e in user_events] == said
+        assert all(e["parse_data"]["text"] != "2468" for e in user_events)
 
 
 @pytest.mark.parametrize(
