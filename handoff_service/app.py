@@ -77,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[auth.STAFF] = staff
     app[auth.THROTTLE] = auth.LoginThrottle()
+    app[auth.LOGIN_SLOTS] = asyncio.Semaphore(2)
     app[HUB] = hub
     app[RASA] = rasa
     app[CONSUMER] = consumer

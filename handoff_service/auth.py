@@ -12,6 +12,7 @@ import hashlib
 import logging
 import math
 import time
+from collections import OrderedDict
 from typing import Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -27,13 +28,20 @@ logger = logging.getLogger(__name__)
 class LoginThrottle:
     """Slows password guessing: after ``max_failures`` failed logins for one username
     from one address within ``window`` seconds, that pair is refused until the window
-    has passed. Kept per process; a success clears it."""
+    has passed. Kept per process; a success clears it.
 
-    def __init__(self, max_failures: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic):
+    An attempt counts as failed from the moment it starts (``begin``) until it
+    succeeds, so parallel guesses cannot all slip past the check. At most
+    ``max_pairs`` pairs are remembered, least recently seen forgotten first.
+    """
+
+    def __init__(self, max_failures: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic,
+                 max_pairs: int = 10_000):
         self.max_failures = max_failures
         self.window = window
         self.clock = clock
-        self._failures: Dict[Tuple[str, str], list] = {}
+        self.max_pairs = max_pairs
+        self._failures: "OrderedDict[Tuple[str, str], list]" = OrderedDict()
 
     def retry_after(self, username: str, address: str) -> float:
         """Seconds until this pair may try again; 0 when it may now."""
@@ -42,12 +50,15 @@ class LoginThrottle:
             return 0.0
         return max(0.0, recent[0] + self.window - self.clock())
 
-    def failed(self, username: str, address: str) -> None:
+    def begin(self, username: str, address: str) -> None:
+        """Count an attempt as failed until ``succeeded`` says otherwise."""
         key = (username.lower(), address)
         self._failures[key] = self._recent(key) + [self.clock()]
-        if len(self._failures) > 10_000:  # forget pairs whose failures have all expired
-            for old in [k for k in self._failures if not self._recent(k)]:
-                del self._failures[old]
+        self._failures.move_to_end(key)
+        while len(self._failures) > self.max_pairs:
+            self._failures.popitem(last=False)
+
+    failed = begin  # a failure is an attempt that never succeeded
 
     def succeeded(self, username: str, address: str) -> None:
         self._failures.pop((username.lower(), address), None)
@@ -60,6 +71,7 @@ class LoginThrottle:
 REQUIRED_ROLE = web.AppKey("required_role", str)
 STAFF = web.AppKey("staff_repository", StaffRepository)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+LOGIN_SLOTS = web.AppKey("login_slots", asyncio.Semaphore)  # password checks running at once
 CURRENT_USER = "current_user"
 SESSION_MAX_AGE = 12 * 3600
 
@@ -98,7 +110,7 @@ async def auth_middleware(request: web.Request, handler):
         return await handler(request)
     session = await get_session(request)
     username = session.get("username")
-    user = request.app[STAFF].get(username) if username else None
+    user = await asyncio.to_thread(request.app[STAFF].get, username) if username else None
     if user is None:
         if _wants_json(request):
             return web.json_response({"error": {"code": "login_required", "message": "Please log in."}}, status=401)
@@ -118,8 +130,15 @@ def current_user(request: web.Request) -> StaffUser:
 
 
 def _safe_next(value: Optional[str]) -> str:
-    # Only local paths: never redirect a login to another site.
-    if value and value.startswith("/") and not value.startswith("//"):
+    # Only local paths: never redirect a login to another site. Browsers drop tabs and
+    # newlines and read "\\" as "/", so "/\t/evil.example" would be "//evil.example".
+    if (
+        isinstance(value, str)
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and all(ch.isprintable() and not ch.isspace() for ch in value)
+    ):
         return value
     return "/agent/"
 
@@ -145,10 +164,13 @@ async def login(request: web.Request):
         )
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
-    # Password hashing is slow on purpose: keep it off the event loop.
-    user = await asyncio.to_thread(request.app[STAFF].authenticate, username, password) if username and password else None
+    throttle.begin(username, address)
+    user = None
+    if username and password:
+        # Password hashing is slow and memory-hard on purpose: off the event loop, a few at a time.
+        async with request.app[LOGIN_SLOTS]:
+            user = await asyncio.to_thread(request.app[STAFF].authenticate, username, password)
     if user is None:
-        throttle.failed(username, address)
         logger.info("failed staff login")
         return aiohttp_jinja2.render_template(
             "login.html", request, {"next": next_url, "error": "Wrong username or password."}, status=401

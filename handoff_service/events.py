@@ -58,19 +58,18 @@ class SqlEventSource:
         """The slot the bot was asking for in this conversation just before event ``before``.
 
         Read from the stream itself, so a restarted (or second) consumer still knows
-        that the customer's next words answer a secret prompt.
+        that the customer's next words answer a secret prompt. A database error is
+        raised, not taken for "nothing asked": the batch is retried rather than a PIN
+        stored in clear.
         """
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text(
-                        "SELECT data FROM events WHERE sender_id = :conversation AND id < :before "
-                        "AND data LIKE :pattern ORDER BY id DESC LIMIT 20"
-                    ),
-                    {"conversation": conversation_id, "before": before, "pattern": '%"requested_slot"%'},
-                ).fetchall()
-        except (OperationalError, ProgrammingError):
-            return None
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT data FROM events WHERE sender_id = :conversation AND id < :before "
+                    "AND data LIKE :pattern ORDER BY id DESC LIMIT 20"
+                ),
+                {"conversation": conversation_id, "before": before, "pattern": '%"requested_slot"%'},
+            ).fetchall()
         for row in rows:
             try:
                 event = json.loads(row.data)

@@ -105,9 +105,27 @@ async def test_each_role_sees_only_its_own_tools(client):
     assert r.status == 403 and (await r.json())["error"]["code"] == "forbidden"
 
 
-async def test_login_never_redirects_to_another_site(client):
-    r = await client.post("/login", data={"username": "agent", "password": PASSWORD, "next": "//evil.example/x"}, allow_redirects=False)
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\t/evil.example", "/\n/evil.example", "/\\evil.example",
+                                    "https://evil.example/", "javascript:alert(1)"])
+async def test_login_never_redirects_to_another_site(client, target):
+    r = await client.post("/login", data={"username": "agent", "password": PASSWORD, "next": target}, allow_redirects=False)
     assert r.headers["Location"] == "/agent/"
+
+
+async def test_login_returns_to_the_page_asked_for(client):
+    r = await client.post("/login", data={"username": "editor", "password": PASSWORD, "next": "/kb/faqs/new"}, allow_redirects=False)
+    assert r.headers["Location"] == "/kb/faqs/new"
+
+
+async def test_parallel_password_guesses_do_not_slip_past_the_throttle(client):
+    import asyncio
+
+    async def guess(i):
+        r = await client.post("/login", data={"username": "agent", "password": f"guess-{i}"}, allow_redirects=False)
+        return r.status
+
+    statuses = await asyncio.gather(*(guess(i) for i in range(12)))
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 7
 
 
 async def test_cross_origin_state_changes_are_refused(client):
