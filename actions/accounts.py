@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 import sqlalchemy as sa
@@ -30,7 +31,23 @@ customers = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False, server_default="CNY"),
     sa.Column("plan_name", sa.String(120), nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Wrong PINs in a row, and until when verification is refused after too many.
+    sa.Column("failed_pin_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.DateTime),
 )
+
+# A 4-digit PIN has 10,000 values: after this many wrong ones in a row the number is
+# locked for a while, whoever is asking and in however many conversations.
+MAX_PIN_FAILURES = 5
+PIN_LOCK = dt.timedelta(minutes=15)
+
+
+class AccountLocked(Exception):
+    """Too many wrong PINs for this phone number; verification resumes at ``until`` (UTC)."""
+
+    def __init__(self, until: dt.datetime):
+        super().__init__(f"verification locked until {until.isoformat()}")
+        self.until = until
 
 
 def normalise_phone(raw: str) -> str:
@@ -60,6 +77,11 @@ class Customer:
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+
+@lru_cache(maxsize=1)
+def _unknown_number_hash() -> str:
+    return hash_secret("no such customer")
 
 
 class AccountRepository:
@@ -99,15 +121,39 @@ class AccountRepository:
                 )
             ).inserted_primary_key[0]
 
-    def verify(self, phone: str, pin: str) -> Optional[Customer]:
-        """The customer when phone and PIN match, else None (same answer for both failures)."""
+    def verify(self, phone: str, pin: str, now: Optional[dt.datetime] = None) -> Optional[Customer]:
+        """The customer when phone and PIN match, else None (same answer, and the same
+        time taken, whether the number or the PIN was wrong).
+
+        Raises AccountLocked after MAX_PIN_FAILURES wrong PINs in a row for the number,
+        without checking the PIN, until the lock runs out.
+        """
+        now = now or dt.datetime.utcnow()
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(customers).where(customers.c.phone == normalise_phone(phone))
             ).first()
-        if row is None or not verify_secret((pin or "").strip(), row.pin_hash):
+        if row is None:
+            verify_secret((pin or "").strip(), _unknown_number_hash())
             return None
-        return self._customer(row)
+        if row.locked_until is not None and now < row.locked_until:
+            raise AccountLocked(row.locked_until)
+        if verify_secret((pin or "").strip(), row.pin_hash):
+            if row.failed_pin_attempts or row.locked_until:
+                with self.engine.begin() as conn:
+                    conn.execute(customers.update().where(customers.c.id == row.id)
+                                 .values(failed_pin_attempts=0, locked_until=None))
+            return self._customer(row)
+        with self.engine.begin() as conn:
+            # Counted in the database, in one statement: parallel guesses all count.
+            conn.execute(customers.update().where(customers.c.id == row.id)
+                         .values(failed_pin_attempts=customers.c.failed_pin_attempts + 1))
+            conn.execute(
+                customers.update()
+                .where(customers.c.id == row.id, customers.c.failed_pin_attempts >= MAX_PIN_FAILURES)
+                .values(failed_pin_attempts=0, locked_until=now + PIN_LOCK)
+            )
+        return None
 
     def get(self, customer_id: int) -> Optional[Customer]:
         with self.engine.connect() as conn:

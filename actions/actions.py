@@ -1,6 +1,7 @@
 """Custom actions.  Each gathers slots, calls a service, and utters; no SQL or HTTP here."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Dict, List, Text
 
@@ -8,7 +9,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.accounts import normalise_phone
+from actions.accounts import AccountLocked, normalise_phone
 from actions.handoff_client import HandoffUnavailable
 from actions.services import services
 
@@ -25,7 +26,8 @@ class ActionAnswerFaq(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         question = tracker.latest_message.get("text") or ""
-        answer = services().knowledge_base.answer(question, language_of(tracker))
+        # Database and matching work: off the action server's event loop.
+        answer = await asyncio.to_thread(services().knowledge_base.answer, question, language_of(tracker))
         if answer:
             dispatcher.utter_message(text=answer)
         else:
@@ -44,8 +46,15 @@ class ValidateVerifyForm(FormValidationAction):
             return {"account_phone": None}
         return {"account_phone": digits}
 
-    def validate_account_pin(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        customer = services().accounts.verify(tracker.get_slot("account_phone"), str(value or ""))
+    async def validate_account_pin(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        try:
+            # PIN hashing is slow on purpose: off the event loop.
+            customer = await asyncio.to_thread(
+                services().accounts.verify, tracker.get_slot("account_phone"), str(value or "")
+            )
+        except AccountLocked:
+            dispatcher.utter_message(response="utter_verify_locked")
+            return {"account_phone": None, "account_pin": None}
         if customer is None:
             dispatcher.utter_message(response="utter_verify_failed")
             return {"account_phone": None, "account_pin": None}

@@ -60,6 +60,24 @@ def test_customer_verification_needs_matching_phone_and_pin(engine):
     assert mask_phone("13800138000") == "138****8000"
 
 
+def test_too_many_wrong_pins_lock_the_number_for_a_while(engine):
+    import datetime as dt
+
+    from actions.accounts import MAX_PIN_FAILURES, PIN_LOCK, AccountLocked
+
+    accounts = AccountRepository(engine)
+    cid = accounts.add_customer("张伟", "13800138000", "1234")
+    now = dt.datetime(2026, 11, 23, 12, 0)
+    assert accounts.verify("13800138000", "0000", now=now) is None
+    assert accounts.verify("13800138000", "1234", now=now).id == cid  # a success starts the count again
+    for _ in range(MAX_PIN_FAILURES):
+        assert accounts.verify("13800138000", "0000", now=now) is None
+    with pytest.raises(AccountLocked) as locked:  # now even the right PIN is not checked
+        accounts.verify("13800138000", "1234", now=now + dt.timedelta(minutes=1))
+    assert locked.value.until == now + PIN_LOCK
+    assert accounts.verify("13800138000", "1234", now=now + PIN_LOCK).id == cid
+
+
 def test_staff_login_and_roles(engine):
     staff = StaffRepository(engine)
     staff.upsert("amy", "Amy", "s3cret-pass", ["agent"])

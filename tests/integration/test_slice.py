@@ -238,3 +238,31 @@ def test_rest_channel_answers_too(stack, question, answer):
                       json={"sender": f"rest-{uuid.uuid4().hex}", "message": question}, timeout=30)
     assert r.status_code == 200
     assert r.json()[0]["text"].startswith(answer)
+
+
+@pytest.mark.parametrize(
+    "ask, phone, locked",
+    [
+        ("查话费", "13900000011", "为保障您的账户安全"),
+        ("查詢餘額", "0911000011", "為保障您的帳戶安全"),
+        ("check my balance", "447700900911", "For your security, PIN checks for this number are paused"),
+    ],
+)
+def test_guessing_pins_locks_the_number(stack, customer, ask, phone, locked):
+    from actions.accounts import MAX_PIN_FAILURES, AccountRepository
+    from bot.database import create_engine
+
+    engine = create_engine(stack.settings.database_url)
+    try:
+        AccountRepository(engine).add_customer("Lock Test", phone, "1357", balance_cents=100)
+    finally:
+        engine.dispose()
+    customer.ask(ask)
+    for _ in range(MAX_PIN_FAILURES):
+        customer.ask(phone)
+        assert "Lock Test" not in customer.ask("0000")["text"]  # refused ...
+        customer.next_message()  # ... and asked for the number again
+    customer.ask(phone)
+    reply = customer.ask("1357")  # the right PIN, too late
+    assert reply["text"].startswith(locked) and "Lock Test" not in reply["text"]
+    assert len(reply["quick_replies"]) == 1  # the way to a person
