@@ -42,6 +42,9 @@ handoffs = sa.Table(
     sa.Column("closed_at", sa.DateTime),
     sa.Index("ix_handoffs_status", "status"),
     sa.Index("ix_handoffs_conversation", "conversation_id"),
+    # At most one open handoff per conversation, even for two requests at the same moment.
+    sa.Index("uq_handoffs_open_conversation", "conversation_id", unique=True,
+             sqlite_where=sa.text("status <> 'closed'"), postgresql_where=sa.text("status <> 'closed'")),
 )
 
 transcript = sa.Table(
@@ -233,17 +236,23 @@ class HandoffRepository:
         existing = self.open_for(conversation_id)
         if existing:
             return existing, False
-        with self.engine.begin() as conn:
-            new_id = conn.execute(
-                handoffs.insert().values(
-                    conversation_id=conversation_id,
-                    status="queued",
-                    reason=reason,
-                    language=language,
-                    context=json.dumps(context, ensure_ascii=False),
-                    created_at=_now(),
-                )
-            ).inserted_primary_key[0]
+        try:
+            with self.engine.begin() as conn:
+                new_id = conn.execute(
+                    handoffs.insert().values(
+                        conversation_id=conversation_id,
+                        status="queued",
+                        reason=reason,
+                        language=language,
+                        context=json.dumps(context, ensure_ascii=False),
+                        created_at=_now(),
+                    )
+                ).inserted_primary_key[0]
+        except IntegrityError:  # a simultaneous request queued it first
+            existing = self.open_for(conversation_id)
+            if existing is None:
+                raise
+            return existing, False
         return self.get(new_id), True
 
     def get(self, handoff_id: int) -> Optional[Handoff]:

@@ -114,6 +114,18 @@ def test_handoff_lifecycle_and_queue_positions(engine):
     assert repo.create("conv-1", "customer_request", "zh-Hans", {})[1] is True
 
 
+def test_simultaneous_handoff_requests_queue_one(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo = HandoffRepository(engine)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: repo.create("conv-same", "customer_request", "en", {}), range(8)))
+    assert len({h.id for h, _ in results}) == 1 and [c for _, c in results].count(True) == 1
+    repo.close(results[0][0].id, "agent")
+    again, created = repo.create("conv-same", "customer_request", "en", {})  # a new one after closing
+    assert created and again.id != results[0][0].id
+
+
 def test_transcript_ignores_replayed_events_and_keeps_order(engine):
     repo = TranscriptRepository(engine)
     line = dict(source_event_id=7, conversation_id="c", actor="customer", text="你好", timestamp=1.0,
