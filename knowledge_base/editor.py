@@ -21,6 +21,7 @@ from knowledge_base.storage import (
     MAX_QUESTION_CHARS,
     FaqNotFound,
     FaqRepository,
+    SlugTaken,
     StaleEdit,
 )
 
@@ -138,11 +139,12 @@ async def create_faq(request: web.Request):
     repo = request.app[REPOSITORY]
     if not SLUG.match(slug):
         errors.append("The short name needs 2–80 lowercase letters, digits or hyphens.")
-    elif any(f.slug == slug for f in await asyncio.to_thread(repo.all)):
-        errors.append("An FAQ with this short name exists already.")
     if not errors:
-        await asyncio.to_thread(repo.upsert, slug, answers, questions, request.app[USERNAME_OF](request))
-        raise web.HTTPSeeOther(f"/kb/?saved={slug}")
+        try:
+            await asyncio.to_thread(repo.create, slug, answers, questions, request.app[USERNAME_OF](request))
+            raise web.HTTPSeeOther(f"/kb/?saved={slug}")
+        except SlugTaken:
+            errors.append("An FAQ with this short name exists already.")
     return aiohttp_jinja2.render_template(
         "faq_edit.html", request,
         _context(faq=None, values=_form_values(answers, questions), version=0, errors=errors, slug=slug),

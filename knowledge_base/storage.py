@@ -7,6 +7,7 @@ from typing import Dict, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from bot.settings import SUPPORTED_LANGUAGES
 
@@ -44,6 +45,10 @@ MAX_ANSWER_CHARS = 4000
 
 class FaqNotFound(LookupError):
     pass
+
+
+class SlugTaken(ValueError):
+    """An FAQ with this short name exists already."""
 
 
 class StaleEdit(RuntimeError):
@@ -124,6 +129,19 @@ class FaqRepository:
             if not rows:
                 raise FaqNotFound(faq_id)
             return self._load(conn, rows)[0]
+
+    def create(self, slug: str, answers: Dict[str, str], questions: Dict[str, List[str]], updated_by: str) -> int:
+        """Add a new FAQ; SlugTaken when the short name is in use (also by one created a moment ago)."""
+        values = {ANSWER_COLUMNS[lang]: answers.get(lang, "") for lang in ANSWER_COLUMNS}
+        try:
+            with self.engine.begin() as conn:
+                faq_id = conn.execute(
+                    faqs.insert().values(slug=slug, updated_at=_now(), updated_by=updated_by, **values)
+                ).inserted_primary_key[0]
+                self._replace_questions(conn, faq_id, questions)
+                return faq_id
+        except IntegrityError:
+            raise SlugTaken(slug) from None
 
     def upsert(
         self,

@@ -247,6 +247,11 @@ async def test_faq_editor_rejects_incomplete_forms_and_keeps_the_text(client, en
     assert r.status == 400 and "short name" in await r.text()
     r = await client.post("/kb/faqs/new", data={"slug": "new-one", "answer_en": "A", "questions_en": "Q"}, allow_redirects=False)
     assert r.status == 303
+    # The same short name again (another editor, a double submit) keeps the first one's answer.
+    r = await client.post("/kb/faqs/new", data={"slug": "new-one", "answer_en": "B", "questions_en": "Q2"})
+    text = await r.text()
+    assert r.status == 400 and "exists already" in text and "Q2" in text
+    assert [f.answers["en"] for f in FaqRepository(engine).all() if f.slug == "new-one"] == ["A"]
     assert (await client.get("/kb/faqs/424242")).status == 404
 
 
