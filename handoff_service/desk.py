@@ -24,6 +24,10 @@ class NotYourHandoff(PermissionError):
     pass
 
 
+class ReplyInProgress(RuntimeError):
+    """The same reply is being sent by another request right now."""
+
+
 class HandoffDesk:
     def __init__(self, handoffs: HandoffRepository, rasa: RasaClient, hub: AgentHub):
         self.handoffs = handoffs
@@ -50,18 +54,30 @@ class HandoffDesk:
         return handoff
 
     async def reply(self, handoff_id: int, agent: StaffUser, text: str, client_message_id: Optional[str] = None) -> bool:
-        """Send the agent's words to the customer; False when this reply id was sent already."""
+        """Send the agent's words to the customer; False when this reply id was delivered already.
+
+        With an id, each reply reaches the customer once however often it is
+        requested: a repeat of a sent one is acknowledged, a repeat of one whose
+        earlier try failed or timed out is sent only if the conversation lacks it.
+        """
         handoff = await self._own_active(handoff_id, agent)
         if client_message_id is None:
             await self._say(handoff, agent, text)
             return True
-        if not await asyncio.to_thread(self.handoffs.claim_reply, handoff_id, client_message_id):
+        outcome = await asyncio.to_thread(self.handoffs.claim_reply, handoff_id, client_message_id)
+        if outcome == "sent":
             return False
+        if outcome == "in_progress":
+            raise ReplyInProgress("This reply is still being sent; wait a moment.")
         try:
-            await self._say(handoff, agent, text)
+            if outcome == "check" and client_message_id in await self.rasa.bot_message_ids(handoff.conversation_id):
+                await asyncio.to_thread(self.handoffs.finish_reply, handoff_id, client_message_id, True)
+                return False
+            await self._say(handoff, agent, text, client_message_id=client_message_id)
         except BaseException:
-            await asyncio.to_thread(self.handoffs.release_reply, handoff_id, client_message_id)
+            await asyncio.to_thread(self.handoffs.finish_reply, handoff_id, client_message_id, False)
             raise
+        await asyncio.to_thread(self.handoffs.finish_reply, handoff_id, client_message_id, True)
         return True
 
     async def close(self, handoff_id: int, agent: StaffUser) -> Handoff:
@@ -99,10 +115,13 @@ class HandoffDesk:
         if handoff.agent_username and handoff.agent_username != agent.username and not agent.has_role("supervisor"):
             raise NotYourHandoff(f"This chat belongs to {handoff.agent_username}.")
 
-    async def _say(self, handoff: Handoff, agent: StaffUser, text: str, notice: str = "") -> None:
+    async def _say(self, handoff: Handoff, agent: StaffUser, text: str, notice: str = "",
+                   client_message_id: Optional[str] = None) -> None:
         metadata = {"sender": "agent", "agent_name": agent.display_name, "agent_username": agent.username}
         if notice:
             metadata["notice"] = notice
+        if client_message_id:
+            metadata["client_message_id"] = client_message_id
         await self.rasa.append_events(
             handoff.conversation_id, [{"event": "bot", "text": text, "metadata": metadata}]
         )

@@ -43,6 +43,27 @@ class RasaClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as e:
             raise RasaUnavailable(f"Rasa server not reachable: {e}") from e
 
+    async def _get(self, path: str, params: Dict[str, str]) -> Any:
+        http = await self._http()
+        try:
+            async with http.get(f"{self.base_url}{path}", params={**params, "token": self.token}) as resp:
+                if resp.status >= 400:
+                    raise RasaUnavailable(f"Rasa answered {resp.status}: {(await resp.text())[:300]}")
+                return await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            raise RasaUnavailable(f"Rasa server not reachable: {e}") from e
+
+    async def bot_message_ids(self, conversation_id: str) -> set:
+        """The ``client_message_id`` of every bot message in the conversation's current session."""
+        tracker = await self._get(
+            f"/conversations/{quote(conversation_id, safe='')}/tracker", {"include_events": "AFTER_RESTART"}
+        )
+        return {
+            (e.get("metadata") or {}).get("client_message_id")
+            for e in tracker.get("events") or []
+            if e.get("event") == "bot"
+        } - {None}
+
     async def append_events(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
         """Append events and deliver any bot messages among them to the customer.
 

@@ -70,8 +70,12 @@ agent_replies = sa.Table(
     metadata,
     sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("client_message_id", sa.String(64), primary_key=True),
-    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )
+
+# A reply still "pending" this long after it was claimed is taken to have failed.
+REPLY_PENDING_TIMEOUT = dt.timedelta(seconds=30)
 
 cursors = sa.Table(
     "event_cursors",
@@ -201,23 +205,43 @@ class HandoffRepository:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def claim_reply(self, handoff_id: int, client_message_id: str) -> bool:
-        """True the first time a reply id is seen for this handoff; False for a repeat."""
+    def claim_reply(self, handoff_id: int, client_message_id: str) -> str:
+        """Claim the sending of one reply. Returns what the caller should do:
+
+        ``"send"`` (first time), ``"check"`` (an earlier try failed or stalled: send
+        unless it reached the customer after all), ``"sent"`` (a repeat: do nothing) or
+        ``"in_progress"`` (another request is sending it right now).
+        """
+        key = (agent_replies.c.handoff_id == handoff_id, agent_replies.c.client_message_id == client_message_id)
+        now = _now()
         try:
             with self.engine.begin() as conn:
                 conn.execute(agent_replies.insert().values(
-                    handoff_id=handoff_id, client_message_id=client_message_id, created_at=_now()
+                    handoff_id=handoff_id, client_message_id=client_message_id, status="pending", updated_at=now
                 ))
-            return True
+            return "send"
         except IntegrityError:
-            return False
-
-    def release_reply(self, handoff_id: int, client_message_id: str) -> None:
-        """Forget a claimed reply that could not be delivered, so a retry sends it."""
+            pass
         with self.engine.begin() as conn:
-            conn.execute(agent_replies.delete().where(
-                agent_replies.c.handoff_id == handoff_id, agent_replies.c.client_message_id == client_message_id
-            ))
+            row = conn.execute(sa.select(agent_replies).where(*key)).first()
+            if row is None or row.status == "sent":
+                return "sent"
+            if row.status == "pending" and now - row.updated_at < REPLY_PENDING_TIMEOUT:
+                return "in_progress"
+            taken = conn.execute(
+                agent_replies.update()
+                .where(*key, agent_replies.c.status == row.status, agent_replies.c.updated_at == row.updated_at)
+                .values(status="pending", updated_at=now)
+            ).rowcount
+        return "check" if taken else "in_progress"
+
+    def finish_reply(self, handoff_id: int, client_message_id: str, sent: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                agent_replies.update()
+                .where(agent_replies.c.handoff_id == handoff_id, agent_replies.c.client_message_id == client_message_id)
+                .values(status="sent" if sent else "failed", updated_at=_now())
+            )
 
     def open_for(self, conversation_id: str) -> Optional[Handoff]:
         with self.engine.connect() as conn:

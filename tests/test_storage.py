@@ -126,6 +126,28 @@ def test_simultaneous_handoff_requests_queue_one(engine):
     assert created and again.id != results[0][0].id
 
 
+def test_an_agent_reply_is_claimed_once(engine):
+    import datetime as dt
+
+    from handoff_service.storage import agent_replies
+
+    repo = HandoffRepository(engine)
+    hid = repo.create("conv-reply", "customer_request", "en", {})[0].id
+    assert repo.claim_reply(hid, "r-00000001") == "send"
+    assert repo.claim_reply(hid, "r-00000001") == "in_progress"  # the first request is still sending
+    repo.finish_reply(hid, "r-00000001", sent=False)
+    assert repo.claim_reply(hid, "r-00000001") == "check"  # retry after a failure: check, then send
+    repo.finish_reply(hid, "r-00000001", sent=True)
+    assert repo.claim_reply(hid, "r-00000001") == "sent"
+    # A request that died while sending does not block the reply for ever.
+    assert repo.claim_reply(hid, "r-00000002") == "send"
+    with engine.begin() as conn:
+        conn.execute(agent_replies.update().values(updated_at=dt.datetime(2000, 1, 1))
+                     .where(agent_replies.c.client_message_id == "r-00000002"))
+    assert repo.claim_reply(hid, "r-00000002") == "check"
+    assert repo.claim_reply(hid, "r-00000002") == "in_progress"
+
+
 def test_transcript_ignores_replayed_events_and_keeps_order(engine):
     repo = TranscriptRepository(engine)
     line = dict(source_event_id=7, conversation_id="c", actor="customer", text="你好", timestamp=1.0,

@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 
 from handoff_service.auth import current_user
-from handoff_service.desk import MAX_REPLY_CHARS, HandoffDesk, NotYourHandoff
+from handoff_service.desk import MAX_REPLY_CHARS, HandoffDesk, NotYourHandoff, ReplyInProgress
 from handoff_service.hub import AgentHub
 from handoff_service.rasa_client import RasaUnavailable
 from handoff_service.storage import HandoffConflict, HandoffRepository, TranscriptRepository
@@ -56,7 +56,7 @@ async def _desk_call(coro):
         return await coro
     except LookupError:
         raise not_found("No such handoff.")
-    except HandoffConflict as e:
+    except (HandoffConflict, ReplyInProgress) as e:
         raise conflict(str(e))
     except NotYourHandoff as e:
         raise forbidden("not_your_chat", str(e))

@@ -19,7 +19,8 @@ def upgrade() -> None:
         'agent_replies',
         sa.Column('handoff_id', sa.Integer(), nullable=False),
         sa.Column('client_message_id', sa.String(length=64), nullable=False),
-        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('updated_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['handoff_id'], ['handoffs.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('handoff_id', 'client_message_id'),
     )

@@ -70,6 +70,19 @@ def test_balance_only_after_verification(customer, ask, phone, pin, expected):
                                                    "（方案：4G 吃到飽）。" if "TWD" in expected else " (plan: Unlimited Talk 20GB).")
 
 
+def _mark_reply_failed(stack, client_message_id):
+    from bot.database import create_engine
+    from handoff_service.storage import agent_replies
+
+    engine = create_engine(stack.settings.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(agent_replies.update().where(agent_replies.c.client_message_id == client_message_id)
+                         .values(status="failed"))
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     "ask, waiting, queued, joined, back",
     [
@@ -112,6 +125,11 @@ def test_handoff_round_trip(stack, customer, agent, ask, waiting, queued, joined
     assert reply == {"text": "<b>您好</b>，我来看看", "sender": "agent", "agent_name": "Demo Agent"}
     # The same request again (a retry whose first answer was lost) is acknowledged, not sent twice:
     # the customer's next message below is the closing notice.
+    again = agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", reply_body)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    # Even when the service believes the first try failed (say it timed out after Rasa had
+    # delivered it), the retry finds the reply in the conversation and does not send it again.
+    _mark_reply_failed(stack, reply_body["client_message_id"])
     again = agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", reply_body)
     assert again.status_code == 200 and again.json()["duplicate"] is True
 
