@@ -63,7 +63,7 @@ def create_app(settings: Settings) -> web.Application:
     rasa = RasaClient(settings.rasa_url, settings.rasa_token)
     desk = HandoffDesk(handoffs, rasa, hub)
     source = SqlEventSource(settings.rasa_events_db_url)
-    consumer = EventStreamConsumer(source, CursorRepository(engine), [TranscriptHandler(transcripts, hub, source)])
+    consumer = EventStreamConsumer(source, CursorRepository(engine), [TranscriptHandler(transcripts, hub, source, handoffs)])
 
     app = web.Application(
         middlewares=[
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     app[auth.THROTTLE] = auth.LoginThrottle()
     app[auth.LOGIN_SLOTS] = asyncio.Semaphore(2)
     app[HUB] = hub
+    app[auth.LIVE_FEEDS] = hub
     app[RASA] = rasa
     app[CONSUMER] = consumer
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from bot.database import create_engine
 from bot.secret_prompts import MASK, SECRET_SLOTS
 from handoff_service.hub import AgentHub
-from handoff_service.storage import CursorRepository, TranscriptRepository
+from handoff_service.storage import CursorRepository, HandoffRepository, TranscriptRepository
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,9 @@ def transcript_line(event_id: int, conversation_id: str, event: Dict[str, Any]) 
 
 
 class TranscriptHandler:
-    """Keeps the transcript of every conversation and relays new lines to agents.
+    """Keeps the transcript of every conversation and relays new lines to agents,
+    only of conversations agents follow (a handoff open or just closed): the bot's
+    other chats are none of the consoles' business.
 
     A customer's answer to a secret prompt (the service PIN) is stored masked:
     the stream says which slot the bot asked for before the customer answers.
@@ -155,8 +157,10 @@ class TranscriptHandler:
 
     REMEMBERED_CONVERSATIONS = 10_000
 
-    def __init__(self, transcripts: TranscriptRepository, hub: AgentHub, source: SqlEventSource):
+    def __init__(self, transcripts: TranscriptRepository, hub: AgentHub, source: SqlEventSource,
+                 handoffs: HandoffRepository):
         self.transcripts = transcripts
+        self.handoffs = handoffs
         self.hub = hub
         self.source = source
         self._asking_for: "OrderedDict[str, Optional[str]]" = OrderedDict()
@@ -183,5 +187,5 @@ class TranscriptHandler:
         if line["actor"] == "customer" and await self._asked_for(conversation_id, event_id) in SECRET_SLOTS:
             line["text"] = MASK
         stored = await asyncio.to_thread(self.transcripts.add, line)
-        if stored is not None:
+        if stored is not None and await asyncio.to_thread(self.handoffs.watched, conversation_id):
             await self.hub.broadcast({"type": "transcript", "line": stored.as_json()})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Set
+from typing import Any, Dict, Optional, Set
 
 from aiohttp import web
 
@@ -17,23 +17,34 @@ SEND_TIMEOUT = 2.0
 class AgentHub:
     def __init__(self) -> None:
         self._sockets: Set[web.WebSocketResponse] = set()
+        self._owners: Dict[web.WebSocketResponse, str] = {}
 
-    def add(self, ws: web.WebSocketResponse) -> None:
+    def add(self, ws: web.WebSocketResponse, username: Optional[str] = None) -> None:
         self._sockets.add(ws)
+        if username:
+            self._owners[ws] = username
 
     def remove(self, ws: web.WebSocketResponse) -> None:
         self._sockets.discard(ws)
+        self._owners.pop(ws, None)
+
+    async def close_for(self, username: str) -> None:
+        """Close the live feeds of one staff member (on logout): no data after that."""
+        for ws in [ws for ws, owner in self._owners.items() if owner == username]:
+            self.remove(ws)
+            await ws.close()
 
     async def broadcast(self, message: Dict[str, Any]) -> None:
         sockets = [ws for ws in self._sockets if not ws.closed]
-        self._sockets.intersection_update(sockets)
+        for ws in self._sockets.difference(sockets):
+            self.remove(ws)
         await asyncio.gather(*(self._send(ws, message) for ws in sockets))
 
     async def _send(self, ws: web.WebSocketResponse, message: Dict[str, Any]) -> None:
         try:
             await asyncio.wait_for(ws.send_json(message), SEND_TIMEOUT)
         except (ConnectionError, RuntimeError, asyncio.TimeoutError):
-            self._sockets.discard(ws)
+            self.remove(ws)
             logger.info("dropped a console connection that did not take a message")
             if not ws.closed:
                 asyncio.ensure_future(ws.close())
@@ -42,3 +53,4 @@ class AgentHub:
         for ws in list(self._sockets):
             await ws.close()
         self._sockets.clear()
+        self._owners.clear()

@@ -279,6 +279,18 @@ class HandoffRepository:
             return existing, False
         return self.get(new_id), True
 
+    def watched(self, conversation_id: str, recently: dt.timedelta = dt.timedelta(minutes=15)) -> bool:
+        """Whether agents follow this conversation: it has an open handoff, or one closed
+        within ``recently`` (the agent sees the bot take over again)."""
+        since = _now() - recently
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(handoffs.c.id)
+                .where(handoffs.c.conversation_id == conversation_id,
+                       sa.or_(handoffs.c.status != "closed", handoffs.c.closed_at >= since))
+                .limit(1)
+            ).first() is not None
+
     def get(self, handoff_id: int) -> Optional[Handoff]:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()

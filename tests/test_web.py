@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.settings import Settings
-from handoff_service.app import CONSUMER, create_app
+from handoff_service.app import CONSUMER, HUB, create_app
 from handoff_service.storage import StaffRepository
 from knowledge_base.storage import FaqRepository
 
@@ -277,18 +277,23 @@ async def test_event_stream_builds_the_transcript_once_and_relays_it(client, set
         {"sender_id": "conv-z", "event": "slot", "name": "requested_slot", "value": None, "timestamp": 1.6},
         {"sender_id": "conv-z", "event": "user", "text": "谢谢", "timestamp": 1.7, "parse_data": {}},
     ]
-    for e in events:
+    other_chat = {"sender_id": "conv-bot-only", "event": "user", "text": "营业时间", "timestamp": 1.8, "parse_data": {}}
+    for e in events + [other_chat]:
         broker.publish(e)
+    # The bot queued conv-z for an agent (the action does that before Rasa publishes the turn).
+    created = await (await client.post("/api/handoffs", json={"conversation_id": "conv-z"}, headers=SERVICE)).json()
     await login(client, "agent")
     consumer = client.server.app[CONSUMER]
     async with client.ws_connect("/agent/ws") as ws:
         await consumer.poll_once()
         relayed = [json.loads((await ws.receive()).data) for _ in range(5)]
         assert [m["line"]["actor"] for m in relayed] == ["customer", "bot", "agent", "customer", "customer"]
-        # A replay of the stream (e.g. the cursor was lost) adds nothing.
+        # A replay of the stream (e.g. the cursor was lost) adds nothing, and the chat
+        # nobody handed off was never relayed: the next message is the one sent now.
         consumer.cursors.set(consumer.name, 0)
         await consumer.poll_once()
-    created = await (await client.post("/api/handoffs", json={"conversation_id": "conv-z"}, headers=SERVICE)).json()
+        await client.server.app[HUB].broadcast({"type": "marker"})
+        assert json.loads((await ws.receive()).data) == {"type": "marker"}
     detail = await (await client.get(f"/agent/api/handoffs/{created['handoff']['id']}")).json()
     lines = [(l["actor"], l["text"], l["intent"]) for l in detail["transcript"]]
     assert lines == [("customer", "转人工", "human_handoff"), ("bot", "正在为您转接", None), ("agent", "我来帮您", None),
@@ -311,6 +316,15 @@ async def test_pin_stays_masked_when_the_service_restarts_between_prompt_and_ans
         await login(restarted, "agent")
         detail = await (await restarted.get(f"/agent/api/handoffs/{created['handoff']['id']}")).json()
     assert [l["text"] for l in detail["transcript"]] == ["查话费", "请输入 4 位服务密码。", "••••"]
+
+
+async def test_logging_out_closes_the_live_feed(client):
+    await login(client, "agent")
+    async with client.ws_connect("/agent/ws") as ws:
+        await client.post("/logout", allow_redirects=False)
+        msg = await ws.receive()
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    assert (await client.get("/agent/api/handoffs")).status == 401
 
 
 async def test_an_agent_cannot_take_over_another_agents_chat(client):

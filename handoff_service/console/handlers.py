@@ -99,7 +99,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     hub = request.app[HUB]
-    hub.add(ws)
+    hub.add(ws, current_user(request).username)
     try:
         async for msg in ws:  # the console only listens; anything it sends is ignored
             if msg.type == WSMsgType.ERROR:
