@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -57,8 +58,12 @@ def load_or_create_secrets(var_dir: Path, env: Dict[str, str]) -> Dict[str, str]
             changed = True
     if changed:
         var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text("# Created by `make run`; keep private.\n" + "".join(f"{k}={v}\n" for k, v in stored.items()))
-        path.chmod(0o600)
+        # Created private: never readable by others, not even for a moment.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("# Created by `make run`; keep private.\n" + "".join(f"{k}={v}\n" for k, v in stored.items()))
+    if path.exists():
+        path.chmod(0o600)  # also tighten a copied or restored file
     return {name: env.get(name) or stored[name] for name in SECRET_NAMES}
 
 
@@ -100,7 +105,7 @@ def train_if_needed(settings: Settings) -> Path:
 # ---------------------------------------------------------------- databases
 def prepare_databases(settings: Settings, staff_password: str) -> None:
     import sqlalchemy as sa
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     from bot.database import migrate
     from bot.demo import load_demo
@@ -113,6 +118,13 @@ def prepare_databases(settings: Settings, staff_password: str) -> None:
         where = sa.engine.make_url(settings.database_url).render_as_string(hide_password=True)
         reason = str(e.orig).strip().splitlines()[0] if e.orig else "unknown error"
         raise LaunchError(f"Cannot use the database {where} ({reason}). Check DATABASE_URL.") from None
+    except (NoSuchModuleError, ImportError) as e:  # e.g. postgres:// for postgresql://, or no driver
+        reason = str(e).strip().splitlines()[0]
+        raise LaunchError(f"DATABASE_URL names a database this service cannot use ({reason}).") from None
+    except ArgumentError:  # its message repeats the URL, password included: not shown
+        raise LaunchError(
+            "DATABASE_URL is not a database URL (expected e.g. postgresql://user:password@host:5432/name)."
+        ) from None
 
 
 # ---------------------------------------------------------------- processes
@@ -128,6 +140,7 @@ def _child_env(settings: Settings, secrets_env: Dict[str, str]) -> Dict[str, str
         ACTION_ENDPOINT_URL=f"{settings.actions_url}/webhook",
         PUBLIC_WEB_URL=settings.public_web_url,
         PUBLIC_RASA_URL=settings.public_rasa_url,
+        CHAT_ALLOWED_ORIGINS=",".join(settings.chat_origins),
         BIND_HOST=settings.host,
         RASA_PORT=str(settings.rasa_port),
         ACTIONS_PORT=str(settings.actions_port),
@@ -160,7 +173,7 @@ def process_env(settings: Settings, secrets_env: Dict[str, str]) -> Dict[str, st
 
 def health_urls(settings: Settings, rasa_token: str) -> Dict[str, str]:
     return {
-        "rasa": f"{settings.rasa_url}/status?token={rasa_token}",
+        "rasa": f"{settings.rasa_url}/status?{urllib.parse.urlencode({'token': rasa_token})}",
         "actions": f"{settings.actions_url}/health",
         "web": f"{settings.web_url}/healthz",
     }

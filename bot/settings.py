@@ -32,6 +32,26 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _int(env, name, default)
+    if not 1 <= port <= 65535:
+        raise ConfigurationError(f"{name} must be a port number from 1 to 65535, got {port}")
+    return port
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 3600:
+        raise ConfigurationError(f"{name} must be a number of seconds between 0 and 3600, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -60,8 +80,15 @@ class Settings:
         env = os.environ if env is None else env
         var_dir = Path(env.get("VAR_DIR") or PROJECT_ROOT / "var").resolve()
         host = env.get("BIND_HOST") or "127.0.0.1"
-        rasa_port = _int(env, "RASA_PORT", 5005)
-        web_port = _int(env, "WEB_PORT", 8000)
+        rasa_port = _port(env, "RASA_PORT", 5005)
+        web_port = _port(env, "WEB_PORT", 8000)
+        actions_port = _port(env, "ACTIONS_PORT", 5055)
+        if len({rasa_port, web_port, actions_port}) < 3:
+            raise ConfigurationError(
+                f"RASA_PORT, ACTIONS_PORT and WEB_PORT must differ, got {rasa_port}, {actions_port}, {web_port}"
+            )
+        # Listening on every interface: a browser on this machine still reaches it as localhost.
+        public_host = "localhost" if host in ("0.0.0.0", "::") else host
         return cls(
             var_dir=var_dir,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'app.db'}",
@@ -71,15 +98,15 @@ class Settings:
             or f"sqlite:///{var_dir / 'rasa_events.db'}",
             host=host,
             rasa_port=rasa_port,
-            actions_port=_int(env, "ACTIONS_PORT", 5055),
+            actions_port=actions_port,
             web_port=web_port,
             rasa_token=env.get("RASA_TOKEN") or None,
             service_token=env.get("SERVICE_TOKEN") or None,
             session_secret=env.get("SESSION_SECRET") or None,
-            public_rasa_url=env.get("PUBLIC_RASA_URL") or f"http://{host}:{rasa_port}",
-            public_web_url=env.get("PUBLIC_WEB_URL") or f"http://{host}:{web_port}",
+            public_rasa_url=env.get("PUBLIC_RASA_URL") or f"http://{public_host}:{rasa_port}",
+            public_web_url=env.get("PUBLIC_WEB_URL") or f"http://{public_host}:{web_port}",
             model_dir=Path(env.get("MODEL_DIR") or PROJECT_ROOT / "models").resolve(),
-            event_poll_interval=float(env.get("EVENT_POLL_INTERVAL") or 0.2),
+            event_poll_interval=_seconds(env, "EVENT_POLL_INTERVAL", 0.2),
             run_event_consumer=(env.get("EVENT_CONSUMER") or "on").lower() not in ("off", "0", "false", "no"),
         )
 
@@ -100,6 +127,17 @@ class Settings:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def chat_origins(self) -> list:
+        """Origins whose pages may open the web chat socket: ours, under either loopback name."""
+        origins = []
+        for url in (self.public_web_url, self.public_rasa_url):
+            origins.append(url)
+            for a, b in (("//127.0.0.1:", "//localhost:"), ("//localhost:", "//127.0.0.1:")):
+                if a in url:
+                    origins.append(url.replace(a, b))
+        return list(dict.fromkeys(origins))
 
     @property
     def actions_url(self) -> str:

@@ -25,11 +25,22 @@ async def read_json_object(request: web.Request, max_bytes: int = 64 * 1024) -> 
         raise web.HTTPRequestEntityTooLarge(max_size=max_bytes, actual_size=len(raw))
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise _http_error(web.HTTPBadRequest, "malformed_json", "The body is not valid UTF-8 JSON.")
     if not isinstance(data, dict):
         raise _http_error(web.HTTPBadRequest, "malformed_json", "The body must be a JSON object.")
     return data
+
+
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(raw: str) -> int:
+    """A database id from a URL part; ValueError unless it is a positive integer a database can hold."""
+    value = int(raw)
+    if not 1 <= value <= MAX_ROW_ID:
+        raise ValueError(raw)
+    return value
 
 
 def _http_error(cls, code: str, message: str):

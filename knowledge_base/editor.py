@@ -43,7 +43,8 @@ def parse_form(form) -> Tuple[Dict[str, str], Dict[str, List[str]], List[str]]:
     errors: List[str] = []
     answers, questions = {}, {}
     for lang in SUPPORTED_LANGUAGES:
-        answer = str(form.get(f"answer_{_field(lang)}", "")).strip()
+        # Browsers send line breaks as CRLF; answers are split into bubbles on blank lines.
+        answer = str(form.get(f"answer_{_field(lang)}", "")).replace("\r\n", "\n").strip()
         if len(answer) > MAX_ANSWER_CHARS:
             errors.append(f"The {LANGUAGE_LABELS[lang]} answer is longer than {MAX_ANSWER_CHARS} characters.")
         answers[lang] = answer
@@ -85,9 +86,17 @@ async def list_faqs(request: web.Request):
     return _context(faqs=faqs, page=page, pages=pages, total=total, saved=request.query.get("saved"))
 
 
+def _faq_id(request: web.Request) -> int:
+    """The FAQ id in the URL; ValueError unless a database could hold it."""
+    value = int(request.match_info["faq_id"])
+    if not 1 <= value <= 2**63 - 1:
+        raise ValueError(value)
+    return value
+
+
 async def edit_faq(request: web.Request):
     try:
-        faq = await asyncio.to_thread(request.app[REPOSITORY].get, int(request.match_info["faq_id"]))
+        faq = await asyncio.to_thread(request.app[REPOSITORY].get, _faq_id(request))
     except (ValueError, FaqNotFound):
         raise web.HTTPNotFound(text="No such FAQ.")
     return aiohttp_jinja2.render_template(
@@ -99,7 +108,7 @@ async def edit_faq(request: web.Request):
 async def save_faq(request: web.Request):
     repo = request.app[REPOSITORY]
     try:
-        faq_id = int(request.match_info["faq_id"])
+        faq_id = _faq_id(request)
         faq = await asyncio.to_thread(repo.get, faq_id)
     except (ValueError, FaqNotFound):
         raise web.HTTPNotFound(text="No such FAQ.")

@@ -20,6 +20,34 @@ def test_secrets_are_created_once_private_and_reused(tmp_path):
     assert launcher.load_or_create_secrets(tmp_path, {}) == first
     # The environment wins over the file.
     assert launcher.load_or_create_secrets(tmp_path, {"RASA_TOKEN": "from-env"})["RASA_TOKEN"] == "from-env"
+    # A file that became readable by others (copied, restored) is made private again.
+    (tmp_path / "secrets.env").chmod(0o644)
+    launcher.load_or_create_secrets(tmp_path, {})
+    assert stat.S_IMODE((tmp_path / "secrets.env").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "env, complaint",
+    [
+        ({"RASA_PORT": "70000"}, "RASA_PORT must be a port number from 1 to 65535, got 70000"),
+        ({"WEB_PORT": "eighty"}, "WEB_PORT must be a whole number, got 'eighty'"),
+        ({"WEB_PORT": "5005"}, "RASA_PORT, ACTIONS_PORT and WEB_PORT must differ"),
+        ({"EVENT_POLL_INTERVAL": "fast"}, "EVENT_POLL_INTERVAL must be a number of seconds"),
+    ],
+)
+def test_bad_settings_are_one_clear_sentence(env, complaint):
+    from bot.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as e:
+        Settings.from_env(env)
+    assert str(e.value).startswith(complaint)
+
+
+def test_listening_everywhere_still_gives_browsers_a_usable_address():
+    settings = Settings.from_env({"BIND_HOST": "0.0.0.0"})
+    assert settings.public_web_url == "http://localhost:8000" and settings.public_rasa_url == "http://localhost:5005"
+    # The chat page may be opened under either loopback name.
+    assert "http://127.0.0.1:8000" in settings.chat_origins and "http://localhost:8000" in settings.chat_origins
 
 
 def test_training_hash_changes_only_with_training_inputs(tmp_path):
@@ -92,15 +120,22 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
             s.bind(("127.0.0.1", port))
 
 
-def test_unreachable_database_is_one_clear_sentence(tmp_path):
-    env = {**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/none"}
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgresql://nobody:secret@127.0.0.1:1/none", "Cannot use the database postgresql://nobody:***@127.0.0.1:1/none"),
+        ("postgres://nobody:secret@127.0.0.1:1/none", "DATABASE_URL names a database this service cannot use"),
+        ("nobody:secret at the usual place", "DATABASE_URL is not a database URL"),
+    ],
+)
+def test_unusable_database_is_one_clear_sentence(tmp_path, url, message):
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "DATABASE_URL": url}
     result = subprocess.run([sys.executable, "-m", "bot.launcher", "prepare"], cwd=PROJECT_ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
-    message = result.stdout.strip().splitlines()[-1]
-    assert message.startswith("[launcher] Cannot use the database postgresql://nobody:***@127.0.0.1:1/none")
-    assert "secret" not in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith(f"[launcher] {message}")
+    assert "secret" not in result.stdout + result.stderr
 
 
 def _pids_whose_command_line_contains(text: str) -> list:

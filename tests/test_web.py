@@ -167,6 +167,21 @@ async def test_bad_handoff_requests_get_clear_errors(client, body, content_type,
     assert (await r.json())["error"]["code"] == code
 
 
+async def test_absurdly_nested_json_is_a_clear_error(client):
+    nested = b"[" * 30_000 + b"]" * 30_000  # valid JSON, under the size limit, too deep to parse
+    r = await client.post("/api/handoffs", data=b'{"conversation_id": "c", "context": ' + nested + b"}",
+                          headers={**SERVICE, "Content-Type": "application/json"})
+    assert r.status == 400 and (await r.json())["error"]["code"] == "malformed_json"
+
+
+async def test_ids_no_database_could_hold_are_not_found(client):
+    await login(client, "agent")
+    assert (await client.get("/agent/api/handoffs/99999999999999999999")).status == 404
+    await client.post("/logout", allow_redirects=False)
+    await login(client, "editor")
+    assert (await client.get("/kb/faqs/99999999999999999999")).status == 404
+
+
 async def test_oversized_request_is_refused(client):
     r = await client.post("/api/handoffs", data=b'{"conversation_id": "' + b"x" * 300_000 + b'"}',
                           headers={**SERVICE, "Content-Type": "application/json"})

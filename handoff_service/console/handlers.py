@@ -14,7 +14,9 @@ from handoff_service.desk import MAX_REPLY_CHARS, HandoffDesk, NotYourHandoff, R
 from handoff_service.hub import AgentHub
 from handoff_service.rasa_client import RasaUnavailable
 from handoff_service.storage import HandoffConflict, HandoffRepository, TranscriptRepository
-from handoff_service.web_errors import bad_request, conflict, forbidden, not_found, read_json_object, unavailable
+from handoff_service.web_errors import (
+    bad_request, conflict, forbidden, not_found, read_json_object, row_id, unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 def _handoff_id(request: web.Request) -> int:
     try:
-        return int(request.match_info["handoff_id"])
+        return row_id(request.match_info["handoff_id"])
     except ValueError:
         raise not_found("No such handoff.")
 

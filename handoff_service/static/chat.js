@@ -27,6 +27,7 @@
       reconnecting: 'Connection lost, reconnecting…',
       agent: 'Agent',
       genericError: 'Something went wrong. Please try again.',
+      unreachable: 'Cannot reach the chat service right now. We keep trying; you can also try again later.',
       langGroup: 'Language'
     },
     'zh-Hans': {
@@ -41,6 +42,7 @@
       reconnecting: '连接已断开，正在重新连接…',
       agent: '客服',
       genericError: '出了点问题，请稍后再试。',
+      unreachable: '暂时无法连接在线客服，正在重试，您也可以稍后再来。',
       langGroup: '语言'
     },
     'zh-Hant': {
@@ -55,6 +57,7 @@
       reconnecting: '連線中斷，正在重新連線…',
       agent: '客服',
       genericError: '發生錯誤，請稍後再試。',
+      unreachable: '暫時無法連線線上客服，正在重試，您也可以稍後再來。',
       langGroup: '語言'
     }
   };
@@ -75,7 +78,9 @@
     status: 'connecting',      // connecting | connected | reconnecting
     everConnected: false,
     sessionId: null,
-    typingTimer: null
+    typingTimer: null,
+    connectFailures: 0,
+    withAgent: false           // a person is answering: no bot "typing" dots
   };
 
   // ---- Storage (localStorage may throw in private mode / disabled) --------
@@ -241,7 +246,7 @@
     // The window's language tells the bot how to answer text that could be either script ("你好").
     socket.emit('user_uttered', { message: text, session_id: state.sessionId, customData: { language: state.lang } });
     appendBubble('user', display != null ? display : text);
-    showTyping();
+    if (!state.withAgent) showTyping();
     return true;
   }
 
@@ -250,6 +255,7 @@
     if (typeof data === 'string') data = { text: data };
     if (!data || typeof data !== 'object') return;
     var text = typeof data.text === 'string' ? data.text : '';
+    if (text) state.withAgent = data.sender === 'agent';
     if (text) {
       if (data.notice) {
         // System events (agent joined/left...) are centred lines, not bubbles.
@@ -289,6 +295,7 @@
       state.sessionId = String(id);
       storageSet(SESSION_KEY, state.sessionId);
       state.everConnected = true;
+      state.connectFailures = 0;
       setStatus('connected');
     });
 
@@ -301,6 +308,8 @@
     });
     socket.on('connect_error', function () {
       setStatus(state.everConnected ? 'reconnecting' : 'connecting');
+      // Say so once, rather than "Connecting…" for ever (socket.io keeps retrying).
+      if (++state.connectFailures === 3) appendErrorLine(t('unreachable'));
     });
   }
 

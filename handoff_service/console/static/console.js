@@ -223,6 +223,7 @@
       (data.handoffs || []).forEach(function (h) { if (isOpen(h)) state.queue.set(h.id, h); });
       state.queueLoaded = true;
       renderQueue();
+      clearError();  // whatever went wrong before has passed
     } catch (e) {
       if (seq === state.queueSeq) showError(e.message);
     } finally {
@@ -382,8 +383,15 @@
     } catch (e) {
       if (seq !== state.openSeq) return;
       showError(e.message);
-      if (!same) { state.current = null; showPane('none'); renderQueue(); }
-      else { state.current.loading = false; renderControls(); }
+      if (!same) { state.current = null; showPane('none'); renderQueue(); return; }
+      // Keep what arrived while we were fetching, and never leave "Loading…" up.
+      var still = state.current;
+      still.loading = false;
+      still.pending.sort(function (a, b) { return a.id - b.id; })
+        .forEach(function (l) { if (l.conversation_id === still.conversationId) appendLine(l); });
+      still.pending = [];
+      showPane(still.handoff ? 'conversation' : 'none');
+      renderControls();
     }
   }
 
@@ -524,6 +532,7 @@
       wsEverOpened = true;
       wsAttempt = 0;
       setWsStatus('live', 'Live');
+      clearError();
       resync();
     });
     ws.addEventListener('message', onWsMessage);
@@ -559,6 +568,11 @@
     el.backButton.addEventListener('click', closePane);
     el.replyForm.addEventListener('submit', function (ev) { ev.preventDefault(); sendReply(); });
     el.replyInput.addEventListener('keydown', onReplyKeydown);
+    el.replyInput.addEventListener('input', function () {
+      // A reply id is reused only to retry the very text that failed; anything typed
+      // afterwards is a new reply, even if it reads the same.
+      if (state.pendingReply && el.replyInput.value.trim() !== state.pendingReply.text) state.pendingReply = null;
+    });
     // Keep the waiting times fresh.
     setInterval(renderQueue, 30000);
     showPane('none');
