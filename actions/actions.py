@@ -101,7 +101,8 @@ class ActionHandoff(Action):
         except HandoffUnavailable:
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return [ActiveLoop(None), SlotSet("requested_slot", None)]
-        dispatcher.utter_message(response="utter_handoff_queued", position=ticket.position)
+        # `handoff` reaches the chat page with the text: a person answers from now on.
+        dispatcher.utter_message(response="utter_handoff_queued", position=ticket.position, handoff="queued")
         return [ActiveLoop(None), SlotSet("requested_slot", None), ConversationPaused()]
 
 

@@ -34,7 +34,7 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_METADATA_CHARS = 4096
 
 # Bot-event metadata that the customer's widget may see.
-PUBLIC_METADATA = ("sender", "agent_name", "notice")
+PUBLIC_METADATA = ("sender", "agent_name", "notice", "handoff")
 
 
 class SocketIOOutput(RasaSocketIOOutput):

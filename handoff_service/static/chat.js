@@ -80,7 +80,7 @@
     sessionId: null,
     typingTimer: null,
     connectFailures: 0,
-    withAgent: false           // a person is answering: no bot "typing" dots
+    handedOff: false           // queued for or talking to a person: no bot "typing" dots
   };
 
   // ---- Storage (localStorage may throw in private mode / disabled) --------
@@ -246,7 +246,7 @@
     // The window's language tells the bot how to answer text that could be either script ("你好").
     socket.emit('user_uttered', { message: text, session_id: state.sessionId, customData: { language: state.lang } });
     appendBubble('user', display != null ? display : text);
-    if (!state.withAgent) showTyping();
+    if (!state.handedOff) showTyping();
     return true;
   }
 
@@ -255,7 +255,10 @@
     if (typeof data === 'string') data = { text: data };
     if (!data || typeof data !== 'object') return;
     var text = typeof data.text === 'string' ? data.text : '';
-    if (text) state.withAgent = data.sender === 'agent';
+    // Queued for a person, or an agent speaking: a person answers now. The bot's own
+    // next words (it is back after the agent closed) end that.
+    if (data.handoff === 'queued' || data.sender === 'agent') state.handedOff = true;
+    else if (text) state.handedOff = false;
     if (text) {
       if (data.notice) {
         // System events (agent joined/left...) are centred lines, not bubbles.

@@ -122,6 +122,9 @@ def test_customer_and_agent_in_two_browser_pages(stack, pages, language, tmp_pat
     # The customer asks for a person.
     send(customer, words["handoff"])
     expect(bot.last).to_contain_text(words["queued"])
+    # Waiting for a person: the bot will not answer, so no "typing" dots.
+    send(customer, words["waiting"])
+    assert customer.get_by_test_id("typing-indicator").is_hidden()
 
     # The agent sees the chat in the queue, with what the bot understood.
     login(agent, web, "agent", "/agent/")
@@ -136,6 +139,7 @@ def test_customer_and_agent_in_two_browser_pages(stack, pages, language, tmp_pat
 
     # While the agent has the chat, the customer's words reach the console live.
     send(customer, words["waiting"])
+    assert customer.get_by_test_id("typing-indicator").is_hidden()
     expect(transcript.locator(".actor-customer").last).to_contain_text(words["waiting"])
 
     # The agent replies; the customer's window shows it as the agent's.

@@ -96,7 +96,8 @@ def test_handoff_round_trip(stack, customer, agent, ask, waiting, queued, joined
     conversation = customer.session_id
     customer.ask("怎么开发票" if "human" not in ask else "How do I get an invoice")
     # 1. The customer asks for a person: queued, with a position; the bot pauses.
-    assert customer.ask(ask)["text"].startswith(queued)
+    queued_reply = customer.ask(ask)
+    assert queued_reply["text"].startswith(queued) and queued_reply["handoff"] == "queued"
     event = agent.next_event(lambda e: e["type"] == "handoff" and e["handoff"]["conversation_id"] == conversation)
     handoff = event["handoff"]
     assert handoff["status"] == "queued" and handoff["context"]["intent"]["name"] == "human_handoff"
