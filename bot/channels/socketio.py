@@ -12,6 +12,11 @@ existing Rasa web widgets keep working, with these differences:
 * Malformed or oversized messages get an ``error`` event instead of an exception.
 * Bot messages carry who wrote them (``sender``: bot or agent, ``agent_name``)
   when the bot event's metadata says so, for the agent's live replies.
+* Every message carries a number (``seq``); a customer's message is acknowledged
+  with ``message_received {seq}``. A ``session_request`` that gives ``last_seq``
+  gets a ``history {messages}`` event with what that browser has not shown yet
+  (``bot/channels/history.py``): nothing is lost to a dropped connection or a
+  reload. Widgets that do not ask get exactly Rasa's protocol.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ from rasa.core.channels.socketio import SocketIOOutput as RasaSocketIOOutput
 from sanic import Blueprint, response
 from socketio import AsyncServer
 
+from bot.channels.history import ConversationHistory
+
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -38,10 +45,24 @@ PUBLIC_METADATA = ("sender", "agent_name", "notice", "handoff")
 
 
 class SocketIOOutput(RasaSocketIOOutput):
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text, history: Optional[ConversationHistory] = None):
+        super().__init__(sio, bot_message_evt)
+        self.history = history
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        if self.history is not None:
+            self.history.asked(recipient_id, message.get("utter_action") or "")
+        await super().send_response(recipient_id, message)
+
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         extra = {k: kwargs[k] for k in PUBLIC_METADATA if kwargs.get(k)}
         for part in text.strip().split("\n\n"):
             await self._send_message(recipient_id, {"text": part, **extra})
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        if self.history is not None and isinstance(response, dict):
+            response = {**response, "seq": self.history.record_bot(socket_id, response)}
+        await self.sio.emit(self.bot_message_evt, response, room=socket_id)
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -61,7 +82,7 @@ class SocketIOInput(RasaSocketIOInput):
     def get_output_channel(self) -> Optional[SocketIOOutput]:
         if self.sio is None:
             return None
-        return SocketIOOutput(self.sio, self.bot_message_evt)
+        return SocketIOOutput(self.sio, self.bot_message_evt, getattr(self, "history", None))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # An empty list disables python-socketio's origin check (as Rasa does);
@@ -72,6 +93,7 @@ class SocketIOInput(RasaSocketIOInput):
         )
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
+        self.history = ConversationHistory()
         max_chars = getattr(self, "max_message_chars", 2000)
 
         @blueprint.route("/", methods=["GET"])
@@ -97,6 +119,10 @@ class SocketIOInput(RasaSocketIOInput):
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            last_seq = data.get("last_seq") if isinstance(data, dict) else None
+            if self.session_persistence and isinstance(last_seq, int) and not isinstance(last_seq, bool):
+                missed = self.history.since(session_id, last_seq)
+                await sio.emit("history", {"messages": missed}, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Any) -> None:
@@ -130,10 +156,12 @@ class SocketIOInput(RasaSocketIOInput):
             if len(json.dumps(metadata, ensure_ascii=False, default=str)) > MAX_METADATA_CHARS:
                 # It is stored with every message in the tracker: keep it small.
                 return await reject("too_long", f"'{self.metadata_key}' is limited to {MAX_METADATA_CHARS} characters.")
+            seq = self.history.record_customer(sender_id, text)
+            await sio.emit("message_received", {"seq": seq}, room=sid, namespace=self.namespace)
             await on_new_message(
                 UserMessage(
                     text,
-                    SocketIOOutput(sio, self.bot_message_evt),
+                    SocketIOOutput(sio, self.bot_message_evt, self.history),
                     sender_id,
                     input_channel=self.name(),
                     metadata=metadata,

@@ -80,6 +80,8 @@
     sessionId: null,
     typingTimer: null,
     connectFailures: 0,
+    seen: new Set(),           // numbers (seq) of the messages shown, so none is shown twice
+    lastSeq: 0,                // the highest of them: the server sends what came after
     handedOff: false           // queued for or talking to a person: no bot "typing" dots
   };
 
@@ -250,10 +252,36 @@
     return true;
   }
 
+  /** True the first time a message number is seen (unnumbered messages always pass). */
+  function firstSight(seq) {
+    if (typeof seq !== 'number') return true;
+    if (state.seen.has(seq)) return false;
+    state.seen.add(seq);
+    if (seq > state.lastSeq) state.lastSeq = seq;
+    return true;
+  }
+
+  /** What was said while this page was away (reconnect) or before it loaded (reload). */
+  function onHistory(data) {
+    var messages = data && Array.isArray(data.messages) ? data.messages : [];
+    messages.forEach(function (m, i) {
+      if (!m || typeof m.text !== 'string' || !firstSight(m.seq)) return;
+      if (m.sender === 'customer') { appendBubble('user', m.text); return; }
+      var last = i === messages.length - 1;
+      // Old quick replies are not offered again; only those of the newest message.
+      renderBotMessage(last ? m : { text: m.text, sender: m.sender, agent_name: m.agent_name, notice: m.notice });
+    });
+  }
+
   function onBotUttered(data) {
     hideTyping();
     if (typeof data === 'string') data = { text: data };
     if (!data || typeof data !== 'object') return;
+    if (!firstSight(data.seq)) return;
+    renderBotMessage(data);
+  }
+
+  function renderBotMessage(data) {
     var text = typeof data.text === 'string' ? data.text : '';
     // Queued for a person, or an agent speaking: a person answers now. The bot's own
     // next words (it is back after the agent closed) end that.
@@ -288,7 +316,7 @@
 
     // Re-request the session on every (re)connect so Rasa re-joins our room.
     socket.on('connect', function () {
-      socket.emit('session_request', { session_id: storageGet(SESSION_KEY) || null });
+      socket.emit('session_request', { session_id: storageGet(SESSION_KEY) || null, last_seq: state.lastSeq });
     });
 
     socket.on('session_confirm', function (sessionId) {
@@ -303,6 +331,8 @@
     });
 
     socket.on('bot_uttered', onBotUttered);
+    socket.on('history', onHistory);
+    socket.on('message_received', function (ack) { if (ack) firstSight(ack.seq); });
     socket.on('error', onError);
 
     socket.on('disconnect', function () {

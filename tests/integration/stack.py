@@ -108,16 +108,21 @@ class Stack:
 class Customer:
     """A web chat customer speaking Rasa's socket.io protocol."""
 
-    def __init__(self, rasa_url: str, session_id: Optional[str] = None):
+    def __init__(self, rasa_url: str, session_id: Optional[str] = None, last_seq: Optional[int] = None):
         self.inbox: "queue.Queue" = queue.Queue()
         self.errors: "queue.Queue" = queue.Queue()
+        self.history: "queue.Queue" = queue.Queue()
         self.sio = socketio.Client(reconnection=False)
         confirmed: "queue.Queue" = queue.Queue()
         self.sio.on("session_confirm", confirmed.put)
         self.sio.on("bot_uttered", self.inbox.put)
         self.sio.on("error", self.errors.put)
+        self.sio.on("history", self.history.put)
         self.sio.connect(rasa_url, transports=["websocket"])
-        self.sio.emit("session_request", {"session_id": session_id})
+        request = {"session_id": session_id}
+        if last_seq is not None:  # as our chat page does: ask for what it has not shown
+            request["last_seq"] = last_seq
+        self.sio.emit("session_request", request)
         self.session_id = confirmed.get(timeout=WAIT)
 
     def say(self, text: str) -> None:
@@ -132,6 +137,9 @@ class Customer:
     def ask(self, text: str) -> dict:
         self.say(text)
         return self.next_message()
+
+    def missed(self) -> list:
+        return self.history.get(timeout=WAIT)["messages"]
 
     def next_error(self) -> dict:
         return self.errors.get(timeout=WAIT)

@@ -119,6 +119,14 @@ def test_customer_and_agent_in_two_browser_pages(stack, pages, language, tmp_pat
     expect(customer.locator(".msg.msg-user .msg-text").last).to_have_text("<img src=x onerror=alert(1)>" + words["pay"])
     expect(bot.last).to_contain_text(words["paid"])
 
+    # A reload (or a dropped connection) keeps the conversation on screen, each message once.
+    customer.reload()
+    expect(customer.get_by_test_id("chat-input")).to_be_enabled()
+    mine = customer.locator(".msg.msg-user .msg-text", has_text="<img src=x onerror=alert(1)>")
+    expect(mine).to_have_count(1)
+    expect(bot.last).to_contain_text(words["paid"])
+    expect(customer.locator(".msg.msg-bot .msg-text", has_text=words["paid"])).to_have_count(1)
+
     # The customer asks for a person.
     send(customer, words["handoff"])
     expect(bot.last).to_contain_text(words["queued"])

@@ -123,7 +123,8 @@ def test_handoff_round_trip(stack, customer, agent, ask, waiting, queued, joined
     reply_body = {"text": "<b>您好</b>，我来看看", "client_message_id": f"reply-{conversation}"}
     assert agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", reply_body).status_code == 202
     reply = customer.next_message()
-    assert reply == {"text": "<b>您好</b>，我来看看", "sender": "agent", "agent_name": "Demo Agent"}
+    assert {k: v for k, v in reply.items() if k != "seq"} == {
+        "text": "<b>您好</b>，我来看看", "sender": "agent", "agent_name": "Demo Agent"}
     # The same request again (a retry whose first answer was lost) is acknowledged, not sent twice:
     # the customer's next message below is the closing notice.
     again = agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", reply_body)
@@ -285,3 +286,35 @@ def test_guessing_pins_locks_the_number(stack, customer, ask, phone, locked):
     reply = customer.ask("1357")  # the right PIN, too late
     assert reply["text"].startswith(locked) and "Lock Test" not in reply["text"]
     assert len(reply["quick_replies"]) == 1  # the way to a person
+
+
+def test_what_was_said_while_the_customer_was_away_is_delivered_on_return(stack, customer, agent):
+    conversation = customer.session_id
+    customer.ask("查话费")
+    customer.ask("13800138000")
+    pin_reply = customer.ask("1234")  # the PIN is kept masked even in the chat's own history
+    assert pin_reply["text"].startswith("张伟")
+    queued = customer.ask("转人工")
+    handoff = agent.next_event(lambda e: e["type"] == "handoff" and e["handoff"]["conversation_id"] == conversation)["handoff"]
+    assert agent.post(f"/agent/api/handoffs/{handoff['id']}/accept").status_code == 200
+    joined = customer.next_message()
+    customer.close()  # the phone loses its connection ...
+    # ... while the agent writes twice.
+    for text in ("您好，我查一下", "已经帮您处理好了"):
+        assert agent.post(f"/agent/api/handoffs/{handoff['id']}/messages", {"text": text}).status_code == 202
+    back = Customer(stack.settings.rasa_url, session_id=conversation, last_seq=joined["seq"])
+    try:
+        missed = back.missed()
+        assert [(m["text"], m.get("sender")) for m in missed] == [
+            ("您好，我查一下", "agent"), ("已经帮您处理好了", "agent")]
+        # A reloaded page (nothing shown yet) gets the conversation so far, the PIN masked.
+        everything = Customer(stack.settings.rasa_url, session_id=conversation, last_seq=0)
+        try:
+            texts = [m["text"] for m in everything.missed()]
+        finally:
+            everything.close()
+        assert "13800138000" in texts and "••••" in texts and "1234" not in texts
+        assert texts.index(queued["text"]) < texts.index(joined["text"]) < texts.index("已经帮您处理好了")
+    finally:
+        back.close()
+        agent.post(f"/agent/api/handoffs/{handoff['id']}/close")

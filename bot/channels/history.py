@@ -1,0 +1,70 @@
+"""Recent messages of each web-chat conversation, numbered, for browsers that come back.
+
+A customer's socket drops (a phone changes network, a laptop sleeps) or the page is
+reloaded while the bot or an agent keeps talking: those messages went to an empty
+socket.io room. Every message the channel sends or receives is also kept here with a
+sequence number; a browser that asks for the session again says the last number it
+has shown and gets the rest. Kept in memory by the Rasa process, bounded per
+conversation and in the number of conversations.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from typing import Any, Deque, Dict, List
+
+from bot.secret_prompts import MASK, SECRET_SLOTS
+
+# Rasa's name for the response that asks for a slot (utter_ask_<slot>).
+SECRET_PROMPTS = frozenset(f"utter_ask_{slot}" for slot in SECRET_SLOTS)
+
+
+class _Conversation:
+    __slots__ = ("last_seq", "messages", "secret_expected")
+
+    def __init__(self, size: int):
+        self.last_seq = 0
+        self.messages: Deque[Dict[str, Any]] = deque(maxlen=size)
+        self.secret_expected = False
+
+
+class ConversationHistory:
+    def __init__(self, per_conversation: int = 100, conversations: int = 10_000):
+        self.per_conversation = per_conversation
+        self.max_conversations = conversations
+        self._conversations: "OrderedDict[str, _Conversation]" = OrderedDict()
+
+    def _get(self, conversation_id: str) -> _Conversation:
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            conversation = self._conversations[conversation_id] = _Conversation(self.per_conversation)
+            while len(self._conversations) > self.max_conversations:
+                self._conversations.popitem(last=False)
+        self._conversations.move_to_end(conversation_id)
+        return conversation
+
+    def record_bot(self, conversation_id: str, message: Dict[str, Any]) -> int:
+        """Keep a message the bot (or an agent) sent; returns its number."""
+        return self._record(conversation_id, dict(message))
+
+    def record_customer(self, conversation_id: str, text: str) -> int:
+        """Keep what the customer wrote (masked when it answers a secret prompt)."""
+        conversation = self._get(conversation_id)
+        shown = MASK if conversation.secret_expected else text
+        return self._record(conversation_id, {"text": shown, "sender": "customer"})
+
+    def asked(self, conversation_id: str, response_name: str) -> None:
+        """Note which response the bot sent last: a secret prompt masks the next answer."""
+        self._get(conversation_id).secret_expected = response_name in SECRET_PROMPTS
+
+    def since(self, conversation_id: str, seq: int) -> List[Dict[str, Any]]:
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            return []
+        return [dict(m) for m in conversation.messages if m["seq"] > seq]
+
+    def _record(self, conversation_id: str, message: Dict[str, Any]) -> int:
+        conversation = self._get(conversation_id)
+        conversation.last_seq += 1
+        message["seq"] = conversation.last_seq
+        conversation.messages.append(message)
+        return conversation.last_seq
