@@ -28,7 +28,9 @@ class _Conversation:
 
 
 class ConversationHistory:
-    def __init__(self, per_conversation: int = 100, conversations: int = 10_000):
+    # 30 messages of each of 3,000 recent conversations: about 70 MB in the Rasa process when
+    # all are full of long messages with buttons (measured), far less in practice.
+    def __init__(self, per_conversation: int = 30, conversations: int = 3_000):
         self.per_conversation = per_conversation
         self.max_conversations = conversations
         self._conversations: "OrderedDict[str, _Conversation]" = OrderedDict()
