@@ -26,7 +26,7 @@ from handoff_service.api import create_api_app
 from handoff_service.console.routes import create_console_app
 from handoff_service.desk import HandoffDesk
 from handoff_service.events import EventStreamConsumer, SqlEventSource, TranscriptHandler
-from handoff_service.hub import AgentHub
+from handoff_service.hub import HUB, AgentHub
 from handoff_service.rasa_client import RasaClient
 from handoff_service.storage import CursorRepository, HandoffRepository, StaffRepository, TranscriptRepository
 from handoff_service.web_errors import errors_middleware, security_headers_middleware
@@ -38,7 +38,6 @@ HERE = Path(__file__).parent
 
 SETTINGS = web.AppKey("settings", Settings)
 CONSUMER = web.AppKey("consumer", EventStreamConsumer)
-HUB = web.AppKey("hub", AgentHub)
 RASA = web.AppKey("rasa", RasaClient)
 BACKGROUND = web.AppKey("background_tasks", list)
 
@@ -79,7 +78,6 @@ def create_app(settings: Settings) -> web.Application:
     app[auth.THROTTLE] = auth.LoginThrottle()
     app[auth.LOGIN_SLOTS] = asyncio.Semaphore(2)
     app[HUB] = hub
-    app[auth.LIVE_FEEDS] = hub
     app[RASA] = rasa
     app[CONSUMER] = consumer
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Optional, Tuple
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session, session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-from handoff_service.hub import AgentHub
+from handoff_service.hub import HUB
 from handoff_service.storage import StaffRepository, StaffUser
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,6 @@ class LoginThrottle:
 REQUIRED_ROLE = web.AppKey("required_role", str)
 STAFF = web.AppKey("staff_repository", StaffRepository)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
-LIVE_FEEDS = web.AppKey("live_feeds", AgentHub)  # whose sockets a logout closes
 LOGIN_SLOTS = web.AppKey("login_slots", asyncio.Semaphore)  # password checks running at once
 CURRENT_USER = "current_user"
 SESSION_MAX_AGE = 12 * 3600
@@ -187,6 +186,6 @@ async def logout(request: web.Request):
     session = await get_session(request)
     username = session.get("username")
     session.invalidate()
-    if username and LIVE_FEEDS in request.app:
-        await request.app[LIVE_FEEDS].close_for(username)  # open consoles stop receiving at once
+    if username and HUB in request.app:
+        await request.app[HUB].close_for(username)  # open consoles stop receiving at once
     raise web.HTTPFound("/login")

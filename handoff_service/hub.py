@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Optional, Set
+from typing import Any, Dict, Optional
 
 from aiohttp import web
 
@@ -16,29 +16,24 @@ SEND_TIMEOUT = 2.0
 
 class AgentHub:
     def __init__(self) -> None:
-        self._sockets: Set[web.WebSocketResponse] = set()
-        self._owners: Dict[web.WebSocketResponse, str] = {}
+        self._sockets: Dict[web.WebSocketResponse, Optional[str]] = {}  # socket -> staff username
 
     def add(self, ws: web.WebSocketResponse, username: Optional[str] = None) -> None:
-        self._sockets.add(ws)
-        if username:
-            self._owners[ws] = username
+        self._sockets[ws] = username
 
     def remove(self, ws: web.WebSocketResponse) -> None:
-        self._sockets.discard(ws)
-        self._owners.pop(ws, None)
+        self._sockets.pop(ws, None)
 
     async def close_for(self, username: str) -> None:
         """Close the live feeds of one staff member (on logout): no data after that."""
-        for ws in [ws for ws, owner in self._owners.items() if owner == username]:
+        for ws in [ws for ws, owner in self._sockets.items() if owner == username]:
             self.remove(ws)
             await ws.close()
 
     async def broadcast(self, message: Dict[str, Any]) -> None:
-        sockets = [ws for ws in self._sockets if not ws.closed]
-        for ws in self._sockets.difference(sockets):
+        for ws in [ws for ws in self._sockets if ws.closed]:
             self.remove(ws)
-        await asyncio.gather(*(self._send(ws, message) for ws in sockets))
+        await asyncio.gather(*(self._send(ws, message) for ws in list(self._sockets)))
 
     async def _send(self, ws: web.WebSocketResponse, message: Dict[str, Any]) -> None:
         try:
@@ -53,4 +48,7 @@ class AgentHub:
         for ws in list(self._sockets):
             await ws.close()
         self._sockets.clear()
-        self._owners.clear()
+
+
+# Where an app (the web service, the console sub-app) keeps its hub.
+HUB = web.AppKey("hub", AgentHub)

@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, web
 
 from handoff_service.auth import current_user
 from handoff_service.desk import MAX_REPLY_CHARS, HandoffDesk, NotYourHandoff, ReplyInProgress
-from handoff_service.hub import AgentHub
+from handoff_service.hub import HUB
 from handoff_service.rasa_client import RasaUnavailable
 from handoff_service.storage import HandoffConflict, HandoffRepository, TranscriptRepository
 from handoff_service.web_errors import (
@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 DESK = web.AppKey("desk", HandoffDesk)
 HANDOFFS = web.AppKey("handoffs", HandoffRepository)
 TRANSCRIPTS = web.AppKey("transcripts", TranscriptRepository)
-HUB = web.AppKey("hub", AgentHub)
 CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
