@@ -5,6 +5,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT (and SQLite's INTEGER) holds
+
+
+def parse_row_id(raw: str) -> int:
+    """A row id taken from a URL; ValueError unless it is a positive integer a database can hold."""
+    value = int(raw)
+    if not 1 <= value <= MAX_ROW_ID:
+        raise ValueError(raw)
+    return value
+
+
 def create_engine(url: str) -> Engine:
     """An engine for SQLite (one machine) or PostgreSQL (scaled out).
 

@@ -59,8 +59,6 @@ class LoginThrottle:
         while len(self._failures) > self.max_pairs:
             self._failures.popitem(last=False)
 
-    failed = begin  # a failure is an attempt that never succeeded
-
     def succeeded(self, username: str, address: str) -> None:
         self._failures.pop((username.lower(), address), None)
 

@@ -31,11 +31,12 @@ class RasaClient:
         if self._session is not None:
             await self._session.close()
 
-    async def _post(self, path: str, body: Any, params: Dict[str, str]) -> Any:
-        params = {**params, "token": self.token}
+    async def _request(self, method: str, path: str, params: Dict[str, str], body: Any = None) -> Any:
         http = await self._http()
         try:
-            async with http.post(f"{self.base_url}{path}", json=body, params=params) as resp:
+            async with http.request(
+                method, f"{self.base_url}{path}", json=body, params={**params, "token": self.token}
+            ) as resp:
                 if resp.status >= 400:
                     detail = (await resp.text())[:300]
                     raise RasaUnavailable(f"Rasa answered {resp.status}: {detail}")
@@ -43,20 +44,10 @@ class RasaClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as e:
             raise RasaUnavailable(f"Rasa server not reachable: {e}") from e
 
-    async def _get(self, path: str, params: Dict[str, str]) -> Any:
-        http = await self._http()
-        try:
-            async with http.get(f"{self.base_url}{path}", params={**params, "token": self.token}) as resp:
-                if resp.status >= 400:
-                    raise RasaUnavailable(f"Rasa answered {resp.status}: {(await resp.text())[:300]}")
-                return await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
-            raise RasaUnavailable(f"Rasa server not reachable: {e}") from e
-
     async def bot_message_ids(self, conversation_id: str) -> set:
         """The ``client_message_id`` of every bot message in the conversation's current session."""
-        tracker = await self._get(
-            f"/conversations/{quote(conversation_id, safe='')}/tracker", {"include_events": "AFTER_RESTART"}
+        tracker = await self._request(
+            "GET", f"/conversations/{quote(conversation_id, safe='')}/tracker", {"include_events": "AFTER_RESTART"}
         )
         return {
             (e.get("metadata") or {}).get("client_message_id")
@@ -70,15 +61,17 @@ class RasaClient:
         ``execute_side_effects`` makes Rasa send bot events through the output
         channel; ``output_channel=latest`` picks the channel the customer last wrote on.
         """
-        await self._post(
+        await self._request(
+            "POST",
             f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
-            events,
             {"output_channel": "latest", "execute_side_effects": "true", "include_events": "NONE"},
+            events,
         )
 
     async def trigger_intent(self, conversation_id: str, intent: str) -> None:
-        await self._post(
+        await self._request(
+            "POST",
             f"/conversations/{quote(conversation_id, safe='')}/trigger_intent",
-            {"name": intent, "entities": {}},
             {"output_channel": "latest", "include_events": "NONE"},
+            {"name": intent, "entities": {}},
         )

@@ -32,17 +32,6 @@ async def read_json_object(request: web.Request, max_bytes: int = 64 * 1024) -> 
     return data
 
 
-MAX_ROW_ID = 2**63 - 1
-
-
-def row_id(raw: str) -> int:
-    """A database id from a URL part; ValueError unless it is a positive integer a database can hold."""
-    value = int(raw)
-    if not 1 <= value <= MAX_ROW_ID:
-        raise ValueError(raw)
-    return value
-
-
 def _http_error(cls, code: str, message: str):
     return cls(text=json.dumps({"error": {"code": code, "message": message}}), content_type="application/json")
 

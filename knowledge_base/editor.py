@@ -15,6 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.database import parse_row_id
 from bot.settings import SUPPORTED_LANGUAGES
 from knowledge_base.storage import (
     MAX_ANSWER_CHARS,
@@ -86,17 +87,9 @@ async def list_faqs(request: web.Request):
     return _context(faqs=faqs, page=page, pages=pages, total=total, saved=request.query.get("saved"))
 
 
-def _faq_id(request: web.Request) -> int:
-    """The FAQ id in the URL; ValueError unless a database could hold it."""
-    value = int(request.match_info["faq_id"])
-    if not 1 <= value <= 2**63 - 1:
-        raise ValueError(value)
-    return value
-
-
 async def edit_faq(request: web.Request):
     try:
-        faq = await asyncio.to_thread(request.app[REPOSITORY].get, _faq_id(request))
+        faq = await asyncio.to_thread(request.app[REPOSITORY].get, parse_row_id(request.match_info["faq_id"]))
     except (ValueError, FaqNotFound):
         raise web.HTTPNotFound(text="No such FAQ.")
     return aiohttp_jinja2.render_template(
@@ -108,7 +101,7 @@ async def edit_faq(request: web.Request):
 async def save_faq(request: web.Request):
     repo = request.app[REPOSITORY]
     try:
-        faq_id = _faq_id(request)
+        faq_id = parse_row_id(request.match_info["faq_id"])
         faq = await asyncio.to_thread(repo.get, faq_id)
     except (ValueError, FaqNotFound):
         raise web.HTTPNotFound(text="No such FAQ.")

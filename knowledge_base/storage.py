@@ -43,6 +43,11 @@ MAX_QUESTION_CHARS = 500
 MAX_ANSWER_CHARS = 4000
 
 
+def _answer_values(answers: Dict[str, str]) -> Dict[str, str]:
+    """The answer columns of a row, one per language (empty where there is none)."""
+    return {ANSWER_COLUMNS[lang]: answers.get(lang, "") for lang in ANSWER_COLUMNS}
+
+
 class FaqNotFound(LookupError):
     pass
 
@@ -132,7 +137,7 @@ class FaqRepository:
 
     def create(self, slug: str, answers: Dict[str, str], questions: Dict[str, List[str]], updated_by: str) -> int:
         """Add a new FAQ; SlugTaken when the short name is in use (also by one created a moment ago)."""
-        values = {ANSWER_COLUMNS[lang]: answers.get(lang, "") for lang in ANSWER_COLUMNS}
+        values = _answer_values(answers)
         try:
             with self.engine.begin() as conn:
                 faq_id = conn.execute(
@@ -153,7 +158,7 @@ class FaqRepository:
         """Create the FAQ, or replace its content when the slug exists (demo loading)."""
         with self.engine.begin() as conn:
             existing = conn.execute(sa.select(faqs.c.id).where(faqs.c.slug == slug)).scalar()
-            values = {ANSWER_COLUMNS[lang]: answers.get(lang, "") for lang in ANSWER_COLUMNS}
+            values = _answer_values(answers)
             values.update(updated_at=_now(), updated_by=updated_by)
             if existing is None:
                 faq_id = conn.execute(faqs.insert().values(slug=slug, **values)).inserted_primary_key[0]
@@ -177,7 +182,7 @@ class FaqRepository:
     ) -> Faq:
         """Save an edit; refuse it when another editor saved in between."""
         with self.engine.begin() as conn:
-            values = {ANSWER_COLUMNS[lang]: answers.get(lang, "") for lang in ANSWER_COLUMNS}
+            values = _answer_values(answers)
             result = conn.execute(
                 faqs.update()
                 .where(faqs.c.id == faq_id, faqs.c.version == expected_version)

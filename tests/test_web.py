@@ -80,14 +80,14 @@ def test_login_throttle_forgets_after_its_window():
 
     now = [1000.0]
     throttle = LoginThrottle(max_failures=2, window=60, clock=lambda: now[0])
-    throttle.failed("amy", "1.2.3.4")
+    throttle.begin("amy", "1.2.3.4")
     assert throttle.retry_after("amy", "1.2.3.4") == 0
-    throttle.failed("AMY", "1.2.3.4")
+    throttle.begin("AMY", "1.2.3.4")
     assert throttle.retry_after("amy", "1.2.3.4") == 60
     assert throttle.retry_after("amy", "5.6.7.8") == 0  # another address
     now[0] += 61
     assert throttle.retry_after("amy", "1.2.3.4") == 0
-    throttle.failed("amy", "1.2.3.4"), throttle.failed("amy", "1.2.3.4")
+    throttle.begin("amy", "1.2.3.4"), throttle.begin("amy", "1.2.3.4")
     throttle.succeeded("amy", "1.2.3.4")
     assert throttle.retry_after("amy", "1.2.3.4") == 0
 

@@ -23,7 +23,8 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+from bot.settings import SUPPORTED_LANGUAGES
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -53,7 +54,7 @@ def window_language(message: Message) -> Optional[str]:
     """The language the customer's chat window is set to, if the channel said (and it is one of ours)."""
     metadata = message.get("metadata")
     value = metadata.get("language") if isinstance(metadata, dict) else None
-    return value if value in LANGUAGES else None
+    return value if value in SUPPORTED_LANGUAGES else None
 
 
 @DefaultV1Recipe.register(

@@ -9,14 +9,13 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 
+from bot.database import parse_row_id
 from handoff_service.auth import current_user
 from handoff_service.desk import MAX_REPLY_CHARS, HandoffDesk, NotYourHandoff, ReplyInProgress
 from handoff_service.hub import HUB
 from handoff_service.rasa_client import RasaUnavailable
 from handoff_service.storage import HandoffConflict, HandoffRepository, TranscriptRepository
-from handoff_service.web_errors import (
-    bad_request, conflict, forbidden, not_found, read_json_object, row_id, unavailable,
-)
+from handoff_service.web_errors import bad_request, conflict, forbidden, not_found, read_json_object, unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 def _handoff_id(request: web.Request) -> int:
     try:
-        return row_id(request.match_info["handoff_id"])
+        return parse_row_id(request.match_info["handoff_id"])
     except ValueError:
         raise not_found("No such handoff.")
 
