@@ -142,8 +142,6 @@ def transcript_line(event_id: int, conversation_id: str, event: Dict[str, Any]) 
     return line
 
 
-
-
 class TranscriptHandler:
     """Keeps the transcript of every conversation and relays new lines to agents,
     only of conversations agents follow (a handoff open or just closed): the bot's
@@ -173,7 +171,11 @@ class TranscriptHandler:
 
     async def _asked_for(self, conversation_id: str, event_id: int) -> Optional[str]:
         if conversation_id not in self._asking_for:
-            slot = await asyncio.to_thread(self.source.last_requested_slot, conversation_id, event_id)
+            # Reading back through Rasa's (unindexed) event table is only worth it for a
+            # conversation with lines already stored: a prompt is always a stored bot line,
+            # so a conversation new to the transcript cannot be waiting for a secret.
+            known = await asyncio.to_thread(self.transcripts.knows, conversation_id)
+            slot = await asyncio.to_thread(self.source.last_requested_slot, conversation_id, event_id) if known else None
             self._remember(conversation_id, slot)
         return self._asking_for[conversation_id]
 

@@ -377,6 +377,13 @@ class TranscriptRepository:
             return None
         return TranscriptLine(id=new_id, **line)
 
+    def knows(self, conversation_id: str) -> bool:
+        """Whether any line of this conversation is stored (an indexed lookup)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(transcript.c.id).where(transcript.c.conversation_id == conversation_id).limit(1)
+            ).first() is not None
+
     def for_conversation(self, conversation_id: str, limit: int = 500) -> List[TranscriptLine]:
         with self.engine.connect() as conn:
             rows = conn.execute(
