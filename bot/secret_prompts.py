@@ -2,9 +2,10 @@
 
 The verification form asks for the service PIN through the ``account_pin`` slot. Rasa
 logs ``requested_slot`` before the customer answers, so the next user message after
-that is the secret. Both the tracker store (``bot/tracker_store.py``) and the agents'
-transcript (``handoff_service/events.py``) mask it with the same rule. No Rasa import
-here: the web service uses it too.
+that is the secret. The tracker store (``bot/tracker_store.py``) and the agents'
+transcript (``handoff_service/events.py``) mask it by that rule; the web chat's own
+history (``bot/channels/history.py``) masks the answer to ``utter_ask_<slot>`` for the
+same slots. No Rasa import here: the web service uses it too.
 """
 from __future__ import annotations
 
