@@ -7,13 +7,14 @@ and reported as a ratio too, so numbers from different machines can be compared.
   against the bare cost of importing Rasa's agent in a fresh interpreter;
 * replies: socket.io round trip (customer sends, bot reply arrives) for a canned
   response (greeting; the baseline) and for an FAQ answered by a custom action that
-  reads the knowledge base.
+  reads the knowledge base;
+* bursts: a customer sends three FAQ questions back to back; how long after the first
+  reply the second and third arrive (Rasa handles one message of a conversation at a
+  time; bot/lock_store.py wakes the next one on release instead of a second later).
 """
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -21,10 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import report
+from bench.report import pct
 from bot.settings import PROJECT_ROOT
 from tests.integration.stack import Stack
 
-OUT = PROJECT_ROOT / "docs" / "benchmarks.md"
+COMMAND = "make bench"
 
 
 def import_baseline() -> float:
@@ -79,9 +82,30 @@ def first_reply_ms(stack: Stack, text: str) -> float:
         customer.close()
 
 
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+def recogniser_cost_ms() -> list:
+    """What the privacy recogniser adds to each message (bot/privacy), on the labelled corpus."""
+    from bench.eval_privacy import cost_per_message_ms, load_corpus
+
+    return cost_per_message_ms(load_corpus())
+
+
+def burst_gaps(stack: Stack, questions: list, rounds: int) -> list:
+    """Milliseconds from the first reply of a burst to each later reply, over ``rounds`` bursts."""
+    gaps = []
+    for _ in range(rounds):
+        customer = stack.customer()
+        try:
+            customer.ask("你好")  # warm the conversation up: a burst comes mid-conversation
+            for text in questions:
+                customer.say(text)
+            customer.next_message()
+            first = time.perf_counter()
+            for _ in questions[1:]:
+                customer.next_message()
+                gaps.append((time.perf_counter() - first) * 1000)
+        finally:
+            customer.close()
+    return gaps
 
 
 def main() -> int:
@@ -105,9 +129,10 @@ def main() -> int:
         try:
             greet = latencies(stack, "你好", args.messages)
             faq = latencies(stack, "怎么交话费", args.messages)
+            recogniser = recogniser_cost_ms()
+            gaps = burst_gaps(stack, ["怎么交话费", "How can I pay my bill?", "怎麼繳話費"], max(5, args.messages // 2))
         finally:
             stack.stop()
-    machine = f"{platform.node()}: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     rows = [
         ("stack ready (cold start, empty databases)", f"{first['total']:.1f} s", f"{first['total'] / baseline_import:.2f}× import"),
         ("stack ready (second start, databases exist)", f"{second['total']:.1f} s", f"{second['total'] / baseline_import:.2f}× import"),
@@ -121,14 +146,19 @@ def main() -> int:
         ("first reply after a start, greeting", f"{first_reply:.0f} ms", f"{first_reply / pct(greet, 50):.2f}× greeting p50"),
         ("reply p50, FAQ via custom action + knowledge base", f"{pct(faq, 50):.0f} ms", f"{pct(faq, 50) / pct(greet, 50):.2f}× greeting"),
         ("reply p95, FAQ", f"{pct(faq, 95):.0f} ms", f"{pct(faq, 95) / pct(greet, 95):.2f}× greeting p95"),
+        ("privacy recogniser per message, p95 (part of every reply)", f"{pct(recogniser, 95):.2f} ms",
+         f"{pct(recogniser, 95) / pct(greet, 50):.3f}× greeting p50"),
+        ("burst: 2nd and 3rd reply after the 1st, p50", f"{pct(gaps, 50):.0f} ms", f"{pct(gaps, 50) / pct(faq, 50):.2f}× FAQ p50"),
+        ("burst: 2nd and 3rd reply after the 1st, p95", f"{pct(gaps, 95):.0f} ms", f"{pct(gaps, 95) / pct(faq, 50):.2f}× FAQ p50"),
     ]
     text = [
-        "# Benchmarks",
+        "## Start-up and replies",
         "",
-        f"Measured by `make bench` ({time.strftime('%Y-%m-%d')}) on {machine}, {os.cpu_count()} cores.",
+        f"Measured by `make bench` ({time.strftime('%Y-%m-%d')}) on {report.machine()}.",
         "Ratios compare with a baseline measured in the same run. Startup is the time until every",
         "process (Rasa server with the model loaded, action server, web service) answers its health check;",
-        f"replies are socket.io round trips of one customer, {args.messages} messages each, sequential.",
+        f"replies are socket.io round trips of one customer, {args.messages} messages each, sequential;",
+        "a burst is three FAQ questions sent back to back (gaps measured from the first reply).",
         "",
         "| figure | value | ratio |",
         "|---|---|---|",
@@ -144,7 +174,17 @@ def main() -> int:
         "  slower machine).",
         "",
     ]
-    OUT.write_text("\n".join(text))
+    report.write_section("startup-and-replies", "\n".join(text))
+    report.update_json([
+        report.row("stack ready, second start", round(second["total"], 2), "s", COMMAND),
+        report.row("model load", round(model_load, 2), "s", COMMAND),
+        report.row("reply p50, greeting (canned response)", round(pct(greet, 50), 1), "ms", COMMAND),
+        report.row("reply p95, greeting (canned response)", round(pct(greet, 95), 1), "ms", COMMAND),
+        report.row("reply p50, FAQ via custom action", round(pct(faq, 50), 1), "ms", COMMAND),
+        report.row("reply p95, FAQ via custom action", round(pct(faq, 95), 1), "ms", COMMAND),
+        report.row("privacy recogniser cost per message p95", round(pct(recogniser, 95), 3), "ms", COMMAND),
+        report.row("burst: 2nd and 3rd replies after the 1st, p95", round(pct(gaps, 95), 1), "ms", COMMAND),
+    ])
     print("\n".join(text))
     return 0
 

@@ -20,11 +20,16 @@ def create_engine(url: str) -> Engine:
     """An engine for SQLite (one machine) or PostgreSQL (scaled out).
 
     SQLite runs in WAL mode so the action server and the web service, two
-    processes, can read while the other writes.
+    processes, can read while the other writes. Its connections are kept in a pool
+    (SQLAlchemy 1.4 opens and closes one per use for a SQLite file, each with its
+    pragmas, and closing the last one checkpoints the log: most of what the web
+    service's event consumer cost when polling an idle stream, docs/performance.md).
     """
     if url.startswith("sqlite"):
+        file_db = sa.engine.make_url(url).database not in (None, "", ":memory:")
         engine = sa.create_engine(
-            url, future=True, connect_args={"check_same_thread": False, "timeout": 15}
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 15},
+            **({"poolclass": sa.pool.QueuePool, "pool_size": 5, "max_overflow": 10} if file_db else {}),
         )
 
         @sa.event.listens_for(engine, "connect")

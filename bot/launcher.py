@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import secrets
 import shlex
@@ -28,7 +29,7 @@ from typing import Dict, List, Optional
 from bot.settings import PROJECT_ROOT, ConfigurationError, Settings
 
 VENV_BIN = Path(sys.executable).parent
-SECRET_NAMES = ("RASA_TOKEN", "SERVICE_TOKEN", "SESSION_SECRET", "DEMO_STAFF_PASSWORD")
+SECRET_NAMES = ("RASA_TOKEN", "SERVICE_TOKEN", "SESSION_SECRET", "ACTION_SERVER_TOKEN", "DEMO_STAFF_PASSWORD")
 # What the trained model depends on: a change in any of these means retraining.
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
 
@@ -42,7 +43,7 @@ def say(message: str) -> None:
 
 
 # ---------------------------------------------------------------- secrets
-def load_or_create_secrets(var_dir: Path, env: Dict[str, str]) -> Dict[str, str]:
+def load_or_create_secrets(var_dir: Path, env: Dict[str, str], names: tuple = SECRET_NAMES) -> Dict[str, str]:
     """Secrets from the environment; any missing one is created once in var/secrets.env."""
     path = var_dir / "secrets.env"
     stored: Dict[str, str] = {}
@@ -52,7 +53,7 @@ def load_or_create_secrets(var_dir: Path, env: Dict[str, str]) -> Dict[str, str]
                 key, value = line.split("=", 1)
                 stored[key.strip()] = value.strip()
     changed = False
-    for name in SECRET_NAMES:
+    for name in names:
         if not stored.get(name):
             stored[name] = secrets.token_urlsafe(12 if name == "DEMO_STAFF_PASSWORD" else 32)
             changed = True
@@ -64,7 +65,7 @@ def load_or_create_secrets(var_dir: Path, env: Dict[str, str]) -> Dict[str, str]
             f.write("# Created by `make run`; keep private.\n" + "".join(f"{k}={v}\n" for k, v in stored.items()))
     if path.exists():
         path.chmod(0o600)  # also tighten a copied or restored file
-    return {name: env.get(name) or stored[name] for name in SECRET_NAMES}
+    return {name: env.get(name) or stored[name] for name in names}
 
 
 # ---------------------------------------------------------------- model
@@ -137,6 +138,7 @@ def _child_env(settings: Settings, secrets_env: Dict[str, str]) -> Dict[str, str
         DATABASE_URL=settings.database_url,
         RASA_TRACKER_DB_URL=settings.rasa_tracker_db_url,
         RASA_EVENTS_DB_URL=settings.rasa_events_db_url,
+        LOCK_STORE_REDIS_URL=settings.lock_store_redis_url,
         ACTION_ENDPOINT_URL=f"{settings.actions_url}/webhook",
         PUBLIC_WEB_URL=settings.public_web_url,
         PUBLIC_RASA_URL=settings.public_rasa_url,
@@ -146,7 +148,8 @@ def _child_env(settings: Settings, secrets_env: Dict[str, str]) -> Dict[str, str
         ACTIONS_PORT=str(settings.actions_port),
         WEB_PORT=str(settings.web_port),
         MODEL_DIR=str(settings.model_dir),
-        SANIC_HOST=settings.host,  # the action server has no auth: keep it on this machine
+        MAX_MESSAGE_CHARS=str(settings.max_message_chars),
+        SANIC_HOST=settings.host,  # the action server's interface (it also needs ACTION_SERVER_TOKEN)
         TF_CPP_MIN_LOG_LEVEL="2",
         RASA_TELEMETRY_ENABLED="false",
         PYTHONUNBUFFERED="1",
@@ -162,7 +165,8 @@ def process_commands(settings: Settings, model: Path) -> Dict[str, List[str]]:
             "--interface", settings.host, "--port", str(settings.rasa_port),
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--model", str(model),
         ],
-        "actions": [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+        "actions": [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions",
+                    "--port", str(settings.actions_port)],
         "web": [str(VENV_BIN / "python"), "-m", "handoff_service"],
     }
 
@@ -180,9 +184,16 @@ def health_urls(settings: Settings, rasa_token: str) -> Dict[str, str]:
 
 
 def is_healthy(url: str) -> bool:
+    """Whether the process answers its health check. The web service's 503 "degraded"
+    (its event stream is behind or set rows aside) still means the process is up."""
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
             return resp.status == 200
+    except urllib.error.HTTPError as e:
+        try:
+            return e.code == 503 and json.loads(e.read()).get("status") == "degraded"
+        except (ValueError, AttributeError, OSError):
+            return False
     except (urllib.error.URLError, OSError):
         return False
 
@@ -217,7 +228,9 @@ def _announce_when_healthy(settings: Settings, urls: Dict[str, str], password: s
         f"[launcher]   Customer chat:  {web}/\n"
         f"[launcher]   Agent console:  {web}/agent/   (log in as agent / {password})\n"
         f"[launcher]   FAQ editor:     {web}/kb/      (log in as editor / {password})\n"
-        "[launcher] Press Ctrl-C to stop everything.\n",
+        + (f"[launcher]   Demo accounts:  {web}/demo/    (signed-in customers, the texts the demo sends)\n"
+           if settings.demo_pages else "")
+        + "[launcher] Press Ctrl-C to stop everything.\n",
         flush=True,
     )
 
@@ -227,7 +240,10 @@ def run(settings: Settings, train_only: bool = False, prepare_only: bool = False
     from honcho.printer import Printer
 
     started = time.monotonic()
-    secrets_env = load_or_create_secrets(settings.var_dir, dict(os.environ))
+    # The demo's signed-in customer page signs host-site tokens: with the demo pages on, a
+    # key for them is made once like the other secrets (unless CUSTOMER_JWT_SECRET is set).
+    names = SECRET_NAMES + (("CUSTOMER_JWT_SECRET",) if settings.demo_pages else ())
+    secrets_env = load_or_create_secrets(settings.var_dir, dict(os.environ), names)
     settings = settings.with_overrides(
         rasa_token=secrets_env["RASA_TOKEN"], service_token=secrets_env["SERVICE_TOKEN"],
         session_secret=secrets_env["SESSION_SECRET"],

@@ -5,14 +5,135 @@ lists processes; here it goes from ``RASA_TOKEN`` straight into Rasa's own comma
 line parser inside this process. Every other argument is passed to ``rasa run``.
 
 It also loads jieba's dictionary before the server reports healthy; Rasa's
-JiebaTokenizer would otherwise load it while the first customer waits (~1 s).
+JiebaTokenizer would otherwise load it while the first customer waits (~1 s). The
+privacy recogniser the tracker store uses is built then too (~2 s).
+
+And it makes conversation ids in the HTTP API's paths round-trip: Rasa's routes are
+``/conversations/<conversation_id:path>/…``, and Sanic 21.12 hands a ``path``
+parameter (a regex route) to the handler still percent-encoded (only plain
+parameters can be unquoted, and only on request). A client must encode an id such as
+``probe sp1``, ``probe/sl1`` or ``探针1`` in the URL, so Rasa read and wrote the
+conversation ``probe%20sp1``, not the customer's. A request middleware decodes the
+parameter once, before Rasa's handlers (and their auth checks) see it; ids that need
+no encoding are unchanged.
+
+And it checks the action server's answers with one JSON-schema validator built once:
+Rasa 3.6.21 calls ``jsonschema.validate`` for every custom action, which first checks
+the schema itself against the JSON-schema meta-schema, every time. That check was a
+fifth of the Rasa process's time under load (docs/performance.md); the answers are
+still validated exactly as before.
+
+And its calls to the action server share one pooled HTTP session
+(``bot/action_endpoint.py``) instead of a new connection per call.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import os
 import sys
-from typing import List, Optional
+from typing import Any, Awaitable, Callable, List, Optional
+from urllib.parse import unquote
+
+from bot.action_endpoint import close_action_sessions, keep_action_connections_alive
+from bot.quiet_errors import install as quiet_errors, note_conversation
+
+CONVERSATION_ID_PARAM = "conversation_id"
+# The messaging channels' settings in credentials.yml (README, "Messaging channels").
+CHANNEL_SETTINGS = (
+    "WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY", "WECHAT_API_BASE_URL",
+    "WECOM_TOKEN", "WECOM_CORP_ID", "WECOM_SECRET", "WECOM_ENCODING_AES_KEY", "WECOM_API_BASE_URL",
+    "TELEGRAM_ACCESS_TOKEN", "TELEGRAM_VERIFY", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN", "TELEGRAM_API_BASE_URL",
+)
+
+
+async def decode_conversation_id(request: Any) -> None:
+    """Sanic request middleware: the route's ``conversation_id`` percent-decoded."""
+    match_info = request.match_info
+    if match_info and isinstance(match_info.get(CONVERSATION_ID_PARAM), str):
+        request.match_info = {**match_info, CONVERSATION_ID_PARAM: unquote(match_info[CONVERSATION_ID_PARAM])}
+        note_conversation(request.match_info[CONVERSATION_ID_PARAM])  # named by errors logged for this request
+
+
+def decode_conversation_ids_in_rasa_api() -> None:
+    """Every Sanic app Rasa's API builds gets :func:`decode_conversation_id`."""
+    import rasa.server
+
+    create_app = rasa.server.create_app
+    if getattr(create_app, "decodes_conversation_ids", False):
+        return
+
+    def create_app_decoding_ids(*args: Any, **kwargs: Any):
+        app = create_app(*args, **kwargs)
+        app.register_middleware(decode_conversation_id, "request")
+        app.register_listener(close_action_sessions, "after_server_stop")
+        finish_conversation_writes(app)
+        return app
+
+    create_app_decoding_ids.decodes_conversation_ids = True
+    rasa.server.create_app = create_app_decoding_ids  # looked up at call time by rasa.core.run
+
+
+def run_to_the_end(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """The handler, not cancelled when its caller hangs up."""
+    @functools.wraps(handler)
+    async def shielded(request: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.shield(handler(request, *args, **kwargs))
+
+    shielded.runs_to_the_end = True
+    return shielded
+
+
+def finish_conversation_writes(app: Any) -> None:
+    """Rasa's API requests that change a conversation run to the end once begun.
+
+    Sanic cancels a handler when its client's connection drops. Rasa's
+    ``POST /conversations/{id}/tracker/events?execute_side_effects=true`` sends the bot
+    messages to the customer first and saves the tracker after: cancelled in between
+    (the web service killed, or its request timing out, while Rasa works), the customer
+    had an agent's reply the conversation does not record, so the web service's retry
+    (desk/service.py ``reply``, which looks for the reply's id in the tracker) sent it a
+    second time (tests/integration/test_desk_restart.py). Shielded, the handler finishes:
+    delivered and recorded, or neither.
+    """
+    for route in app.router.routes:
+        if route.path.startswith("conversations/") and set(route.methods) & {"POST", "PUT"} \
+                and not getattr(route.handler, "runs_to_the_end", False):
+            route.handler = run_to_the_end(route.handler)
+
+
+def validate_action_results_with_one_validator() -> None:
+    """Rasa's ``RemoteAction._validate_action_result`` without re-checking the schema each call."""
+    from jsonschema import ValidationError
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    if getattr(RemoteAction._validate_action_result, "one_validator", False):
+        return
+    validators = {}
+
+    def _validate_action_result(self: RemoteAction, result: Any) -> bool:
+        validator = validators.get(type(self))
+        if validator is None:
+            schema = self.action_response_format_spec()
+            cls = validator_for(schema)
+            cls.check_schema(schema)  # once per process, as jsonschema.validate does every call
+            validator = validators[type(self)] = cls(schema)
+        error = best_match(validator.iter_errors(result))
+        if error is None:
+            return True
+        assert isinstance(error, ValidationError)
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response from the "
+            f"Action endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+
+    _validate_action_result.one_validator = True
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -23,6 +144,17 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
+    decode_conversation_ids_in_rasa_api()
+    # --- channels (#10) --- credentials.yml names these; unset means "channel off", and Rasa
+    # refuses a ${VAR} that is not set at all.
+    for name in CHANNEL_SETTINGS:
+        os.environ.setdefault(name, "")
+    validate_action_results_with_one_validator()
+    keep_action_connections_alive()
+    quiet_errors()
+    from bot.privacy import warm_up
+
+    warm_up()
     from rasa.__main__ import main as rasa_main
 
     args = sys.argv[1:] if argv is None else argv

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from aiohttp import web
 
@@ -16,24 +16,38 @@ SEND_TIMEOUT = 2.0
 
 class AgentHub:
     def __init__(self) -> None:
-        self._sockets: Dict[web.WebSocketResponse, Optional[str]] = {}  # socket -> staff username
+        # socket -> (staff username, session version it was opened under)
+        self._sockets: Dict[web.WebSocketResponse, Tuple[Optional[str], int]] = {}
 
-    def add(self, ws: web.WebSocketResponse, username: Optional[str] = None) -> None:
-        self._sockets[ws] = username
+    def add(self, ws: web.WebSocketResponse, username: Optional[str] = None, session_version: int = 0) -> None:
+        self._sockets[ws] = (username, session_version)
 
     def remove(self, ws: web.WebSocketResponse) -> None:
         self._sockets.pop(ws, None)
 
-    async def close_for(self, username: str) -> None:
-        """Close the live feeds of one staff member (on logout): no data after that."""
-        for ws in [ws for ws, owner in self._sockets.items() if owner == username]:
+    def owners(self) -> Set[Tuple[str, int]]:
+        """(username, session version) of every open feed."""
+        return {owner for owner in self._sockets.values() if owner[0] is not None}
+
+    async def close_for(self, username: str, session_version: Optional[int] = None) -> None:
+        """Close the live feeds of one staff member (all, or those of one session
+        version) on logout or lost access: no data after that."""
+        for ws in [ws for ws, (owner, version) in self._sockets.items()
+                   if owner == username and session_version in (None, version)]:
             self.remove(ws)
             await ws.close()
 
-    async def broadcast(self, message: Dict[str, Any]) -> None:
+    def usernames(self) -> Set[str]:
+        """Who has a feed open now (the audience of a message is chosen among them)."""
+        return {owner for owner, _ in self._sockets.values() if owner is not None}
+
+    async def broadcast(self, message: Dict[str, Any], audience: Optional[Callable[[str], bool]] = None) -> None:
+        """Send to every feed, or (``audience``) only to those whose staff member it admits."""
         for ws in [ws for ws in self._sockets if ws.closed]:
             self.remove(ws)
-        await asyncio.gather(*(self._send(ws, message) for ws in list(self._sockets)))
+        targets = [ws for ws, (owner, _) in list(self._sockets.items())
+                   if audience is None or (owner is not None and audience(owner))]
+        await asyncio.gather(*(self._send(ws, message) for ws in targets))
 
     async def _send(self, ws: web.WebSocketResponse, message: Dict[str, Any]) -> None:
         try:

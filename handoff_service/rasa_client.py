@@ -15,6 +15,15 @@ class RasaUnavailable(RuntimeError):
     pass
 
 
+def conversation_path(conversation_id: str, action: str) -> str:
+    """``/conversations/<id>/<action>`` with the id percent-encoded whole (``/`` too).
+
+    Rasa decodes it back before use (``bot.rasa_server.decode_conversation_id``), so
+    any id round-trips exactly: ``probe sp1``, ``probe/sl1``, ``探针1``, ``a%20b``, newlines.
+    """
+    return f"/conversations/{quote(conversation_id, safe='')}/{action}"
+
+
 class RasaClient:
     def __init__(self, base_url: str, token: str, timeout: float = 10.0):
         self.base_url = base_url.rstrip("/")
@@ -47,7 +56,7 @@ class RasaClient:
     async def bot_message_ids(self, conversation_id: str) -> set:
         """The ``client_message_id`` of every bot message in the conversation's current session."""
         tracker = await self._request(
-            "GET", f"/conversations/{quote(conversation_id, safe='')}/tracker", {"include_events": "AFTER_RESTART"}
+            "GET", conversation_path(conversation_id, "tracker"), {"include_events": "AFTER_RESTART"}
         )
         return {
             (e.get("metadata") or {}).get("client_message_id")
@@ -63,7 +72,7 @@ class RasaClient:
         """
         await self._request(
             "POST",
-            f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
+            conversation_path(conversation_id, "tracker/events"),
             {"output_channel": "latest", "execute_side_effects": "true", "include_events": "NONE"},
             events,
         )
@@ -71,7 +80,14 @@ class RasaClient:
     async def trigger_intent(self, conversation_id: str, intent: str) -> None:
         await self._request(
             "POST",
-            f"/conversations/{quote(conversation_id, safe='')}/trigger_intent",
+            conversation_path(conversation_id, "trigger_intent"),
             {"output_channel": "latest", "include_events": "NONE"},
             {"name": intent, "entities": {}},
         )
+
+    async def typing(self, conversation_id: str, typing: bool, agent_name: str) -> None:
+        """Show (or stop showing) "agent is typing" on the customer's web chat page: our
+        socket.io channel's own endpoint (bot/channels/socketio.py), not Rasa's API, since
+        an indicator is not part of the conversation and is never stored."""
+        await self._request("POST", "/webhooks/socketio/typing", {},
+                            {"conversation_id": conversation_id, "typing": typing, "agent_name": agent_name})

@@ -44,8 +44,8 @@ def not_found(message: str = "Not found.") -> web.HTTPNotFound:
     return _http_error(web.HTTPNotFound, "not_found", message)
 
 
-def conflict(message: str) -> web.HTTPConflict:
-    return _http_error(web.HTTPConflict, "conflict", message)
+def conflict(message: str, code: str = "conflict") -> web.HTTPConflict:
+    return _http_error(web.HTTPConflict, code, message)
 
 
 def forbidden(code: str, message: str) -> web.HTTPForbidden:

@@ -1,17 +1,14 @@
 """Alembic environment: one migration history for the app database.
 
-Each package owns its tables (knowledge_base.storage, actions.accounts,
-handoff_service.storage); their MetaData objects are listed here together.
+Each package owns its tables; bot.schema lists their MetaData objects together.
 """
 from alembic import context
 
-from actions import accounts
 from bot.database import create_engine
 from bot.settings import Settings
-from handoff_service import storage as handoff_storage
-from knowledge_base import storage as kb_storage
+from bot.schema import app_metadata
 
-target_metadata = [kb_storage.metadata, accounts.metadata, handoff_storage.metadata]
+target_metadata = app_metadata()
 
 url = context.config.attributes.get("database_url") or Settings.from_env().database_url
 

@@ -20,6 +20,19 @@ def test_the_answer_to_the_pin_prompt_is_kept_masked():
     assert [m["text"] for m in history.since("c1", 0)] == ["••••", "谢谢"]
 
 
+def test_secrets_are_masked_wherever_they_are_typed_and_only_secrets():
+    history = ConversationHistory()
+    history.record_customer("c1", "帳號0912345678 密碼5678")  # before the bot asked for it
+    history.asked("c1", "utter_ask_account_pin")
+    history.record_customer("c1", "I don't have a PIN, can I talk to a person")
+    history.asked("c1", "utter_ask_account_pin")
+    history.record_customer("c1", "oops, it's 2468")
+    history.record_bot("c1", {"text": "agent: so your pin is 2468?"})
+    assert [m["text"] for m in history.since("c1", 0)] == [
+        "帳號0912345678 密碼••••", "I don't have a PIN, can I talk to a person", "oops, it's ••••",
+        "agent: so your pin is ••••?"]
+
+
 def test_memory_is_bounded():
     history = ConversationHistory(per_conversation=3, conversations=2)
     for i in range(5):

@@ -26,6 +26,15 @@ def test_secrets_are_created_once_private_and_reused(tmp_path):
     assert stat.S_IMODE((tmp_path / "secrets.env").stat().st_mode) == 0o600
 
 
+def test_demo_pages_are_off_unless_asked_for_and_then_get_a_customer_token_key(tmp_path):
+    assert not Settings.from_env({}).demo_pages and Settings.from_env({"DEMO_PAGES": "on"}).demo_pages
+    assert "CUSTOMER_JWT_SECRET" not in launcher.load_or_create_secrets(tmp_path, {})
+    names = launcher.SECRET_NAMES + ("CUSTOMER_JWT_SECRET",)  # what `run` asks for with DEMO_PAGES=on
+    demo = launcher.load_or_create_secrets(tmp_path, {}, names)
+    assert len(demo["CUSTOMER_JWT_SECRET"]) >= 32 and launcher.load_or_create_secrets(tmp_path, {}, names) == demo
+    assert launcher.load_or_create_secrets(tmp_path, {"CUSTOMER_JWT_SECRET": "host"}, names)["CUSTOMER_JWT_SECRET"] == "host"
+
+
 @pytest.mark.parametrize(
     "env, complaint",
     [
@@ -177,3 +186,31 @@ def test_a_dead_process_stops_the_stack_with_one_message(tmp_path):
     assert rest.strip().splitlines()[-1] == (
         "[launcher] The web process stopped unexpectedly, so everything was stopped. Its last lines above say why."
     )
+
+
+@pytest.mark.parametrize("status, body, healthy", [
+    (200, b'{"status": "ok"}', True),
+    (503, b'{"status": "degraded", "reasons": ["event stream 40 s behind"]}', True),  # up, and says what is wrong
+    (503, b"Service Unavailable", False),
+    (500, b'{"status": "degraded"}', False),
+])
+def test_a_degraded_web_service_counts_as_started(status, body, healthy):
+    import http.server
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert launcher.is_healthy(f"http://127.0.0.1:{server.server_port}/healthz") is healthy
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,12 +10,13 @@ conversation and in the number of conversations.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from typing import Any, Deque, Dict, List
+from typing import Any, Deque, Dict, List, Optional
 
-from bot.secret_prompts import MASK, SECRET_SLOTS
+from bot.privacy import mask_secrets
+from bot.secret_prompts import SECRET_SLOTS
 
-# Rasa's name for the response that asks for a slot (utter_ask_<slot>).
-SECRET_PROMPTS = frozenset(f"utter_ask_{slot}" for slot in SECRET_SLOTS)
+# Rasa's name for the response that asks for a slot (utter_ask_<slot>) → the secret it asks for.
+SECRET_PROMPTS = {f"utter_ask_{slot}": kind for slot, kind in SECRET_SLOTS.items()}
 
 
 class _Conversation:
@@ -24,7 +25,7 @@ class _Conversation:
     def __init__(self, size: int):
         self.last_seq = 0
         self.messages: Deque[Dict[str, Any]] = deque(maxlen=size)
-        self.secret_expected = False
+        self.secret_expected: Optional[str] = None  # the secret kind the bot just asked for
 
 
 class ConversationHistory:
@@ -45,18 +46,24 @@ class ConversationHistory:
         return conversation
 
     def record_bot(self, conversation_id: str, message: Dict[str, Any]) -> int:
-        """Keep a message the bot (or an agent) sent; returns its number."""
-        return self._record(conversation_id, dict(message))
+        """Keep a message the bot (or an agent) sent; returns its number. An agent may
+        repeat what a customer typed: secrets in it are masked too."""
+        message = dict(message)
+        if isinstance(message.get("text"), str):
+            message["text"] = mask_secrets(message["text"])
+        return self._record(conversation_id, message)
 
     def record_customer(self, conversation_id: str, text: str) -> int:
-        """Keep what the customer wrote (masked when it answers a secret prompt)."""
+        """Keep what the customer wrote, its secrets masked (a bare number is one when
+        it answers a secret prompt)."""
         conversation = self._get(conversation_id)
-        shown = MASK if conversation.secret_expected else text
+        shown = mask_secrets(text, expecting=conversation.secret_expected)
         return self._record(conversation_id, {"text": shown, "sender": "customer"})
 
     def asked(self, conversation_id: str, response_name: str) -> None:
-        """Note which response the bot sent last: a secret prompt masks the next answer."""
-        self._get(conversation_id).secret_expected = response_name in SECRET_PROMPTS
+        """Note which response the bot sent last: after a secret prompt, the next answer
+        is read as that secret."""
+        self._get(conversation_id).secret_expected = SECRET_PROMPTS.get(response_name)
 
     def since(self, conversation_id: str, seq: int) -> List[Dict[str, Any]]:
         conversation = self._conversations.get(conversation_id)

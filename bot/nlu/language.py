@@ -12,7 +12,6 @@ that it adds nothing, and the slot keeps the language the customer used before.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -23,17 +22,11 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.chinese import converter as _converter
 from bot.settings import SUPPORTED_LANGUAGES
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-
-
-@lru_cache(maxsize=2)
-def _converter(config: str):
-    import opencc
-
-    return opencc.OpenCC(config)
 
 
 def detect_language(text: str) -> Optional[str]:

@@ -2,13 +2,15 @@
  * Customer chat page: talks to Rasa over its socket.io channel.
  *
  * Security: every piece of customer/bot/agent text goes into the DOM through
- * textContent only. The page runs under a strict CSP (script-src 'self'), so
+ * textContent only (bot messages' Markdown too: markdown.js). The page runs under a strict CSP (script-src 'self'), so
  * there is no inline script; configuration comes from <body data-*>.
  */
 (function () {
   'use strict';
 
-  var SESSION_KEY = 'supportbot.session_id';
+  // A page whose customer is signed in on the host site keeps its own conversation.
+  var SESSION_SCOPE = document.body.getAttribute('data-session-scope');
+  var SESSION_KEY = 'supportbot.session_id' + (SESSION_SCOPE ? ':' + SESSION_SCOPE : '');
   var LANG_KEY = 'supportbot.ui_lang';
   var TYPING_TIMEOUT_MS = 20000;
   var MAX_LEN = 2000;
@@ -28,7 +30,13 @@
       agent: 'Agent',
       genericError: 'Something went wrong. Please try again.',
       unreachable: 'Cannot reach the chat service right now. We keep trying; you can also try again later.',
-      langGroup: 'Language'
+      langGroup: 'Language',
+      agentTyping: '{name} is typing…',
+      signedInAs: 'Signed in on the demo shop as',
+      demoOutboxTitle: 'Demo: texts sent to your phone',
+      demoOutboxEmpty: 'None yet. A one-time code or a password reset link you ask for shows here, never in the chat.',
+      sent_login_code: 'One-time code',
+      sent_password_reset: 'Password reset link'
     },
     'zh-Hans': {
       title: '在线客服',
@@ -43,7 +51,13 @@
       agent: '客服',
       genericError: '出了点问题，请稍后再试。',
       unreachable: '暂时无法连接在线客服，正在重试，您也可以稍后再来。',
-      langGroup: '语言'
+      langGroup: '语言',
+      agentTyping: '{name} 正在输入…',
+      signedInAs: '已登录演示网站：',
+      demoOutboxTitle: '演示：发送到您手机的短信',
+      demoOutboxEmpty: '暂无。您申请的一次性验证码或重置密码链接会显示在这里，不会出现在聊天中。',
+      sent_login_code: '验证码短信',
+      sent_password_reset: '重置密码链接'
     },
     'zh-Hant': {
       title: '線上客服',
@@ -58,7 +72,13 @@
       agent: '客服',
       genericError: '發生錯誤，請稍後再試。',
       unreachable: '暫時無法連線線上客服，正在重試，您也可以稍後再來。',
-      langGroup: '語言'
+      langGroup: '語言',
+      agentTyping: '{name} 正在輸入…',
+      signedInAs: '已登入示範網站：',
+      demoOutboxTitle: '示範：傳送到您手機的簡訊',
+      demoOutboxEmpty: '暫無。您申請的一次性驗證碼或重設密碼連結會顯示在這裡，不會出現在聊天中。',
+      sent_login_code: '驗證碼簡訊',
+      sent_password_reset: '重設密碼連結'
     }
   };
 
@@ -67,6 +87,7 @@
   var log = document.querySelector('[data-testid="chat-log"]');
   var statusEl = document.querySelector('[data-testid="connection-status"]');
   var typingEl = document.querySelector('[data-testid="typing-indicator"]');
+  var agentTypingEl = document.querySelector('[data-testid="agent-typing"]');
   var form = document.querySelector('.chat-form');
   var input = document.querySelector('[data-testid="chat-input"]');
   var sendBtn = document.querySelector('[data-testid="chat-send"]');
@@ -170,9 +191,16 @@
       lab.textContent = label;
       msg.appendChild(lab);
     }
-    var p = document.createElement('p');
+    var p;
+    if (kind === 'bot' && window.SupportMarkdown) {
+      // Knowledge-base answers are Markdown; markdown.js builds the DOM without parsing HTML.
+      p = document.createElement('div');
+      p.appendChild(window.SupportMarkdown.render(text));
+    } else {
+      p = document.createElement('p');
+      p.textContent = text;
+    }
     p.className = 'msg-text';
-    p.textContent = text;
     msg.appendChild(p);
     log.appendChild(msg);
     scrollToBottom();
@@ -240,7 +268,49 @@
 
   // ---- Socket -------------------------------------------------------------
   var rasaUrl = body.getAttribute('data-rasa-url') || undefined;
+  // The host site's signed token for a signed-in customer (accounts #9): it goes in the
+  // session metadata, and the bot starts the conversation verified.
+  var customerToken = body.getAttribute('data-customer-token') || '';
   var socket = null;
+
+  // ---- Demo mode: the texts the demo sender "sent" for this conversation ----
+  var outboxEl = document.querySelector('[data-testid="demo-outbox"]');
+  var outboxBusy = false, outboxAgain = false;
+
+  function refreshOutbox() {
+    if (!outboxEl || !state.sessionId || !window.fetch) return;
+    if (outboxBusy) { outboxAgain = true; return; }
+    outboxBusy = true;
+    fetch('/demo/api/outbox?conversation=' + encodeURIComponent(state.sessionId), { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(renderOutbox, function () { /* a demo aid: the chat goes on without it */ })
+      .then(function () {
+        outboxBusy = false;
+        if (outboxAgain) { outboxAgain = false; refreshOutbox(); }
+      });
+  }
+
+  function renderOutbox(data) {
+    var messages = data && Array.isArray(data.messages) ? data.messages : [];
+    var list = outboxEl.querySelector('.demo-outbox-list');
+    outboxEl.querySelector('.demo-outbox-empty').hidden = messages.length > 0;
+    while (list.firstChild) list.removeChild(list.firstChild);
+    outboxEl.setAttribute('data-loaded', 'true');
+    messages.slice().reverse().forEach(function (m) {
+      var li = document.createElement('li');
+      li.className = 'demo-outbox-item';
+      li.setAttribute('data-testid', 'demo-outbox-item');
+      var label = document.createElement('span');
+      label.className = 'demo-outbox-kind';
+      label.textContent = t('sent_' + String(m.kind)) + ' → ' + String(m.to || '');
+      var text = document.createElement('span');
+      text.className = 'demo-outbox-text';
+      text.textContent = String(m.text || '');
+      li.appendChild(label);
+      li.appendChild(text);
+      list.appendChild(li);
+    });
+  }
 
   /** Send text to Rasa; `display` is what the customer sees (quick-reply title). */
   function sendMessage(text, display) {
@@ -275,6 +345,7 @@
 
   function onBotUttered(data) {
     hideTyping();
+    refreshOutbox();  // a code is written before the bot says it was sent
     if (typeof data === 'string') data = { text: data };
     if (!data || typeof data !== 'object') return;
     if (!firstSight(data.seq)) return;
@@ -285,8 +356,11 @@
     var text = typeof data.text === 'string' ? data.text : '';
     // Queued for a person, or an agent speaking: a person answers now. The bot's own
     // next words (it is back after the agent closed) end that.
+    // A wait update ("you are now number 2") comes from the desk while the customer waits
+    // for (or talks to) a person: it ends nothing.
     if (data.handoff === 'queued' || data.sender === 'agent') state.handedOff = true;
-    else if (text) state.handedOff = false;
+    else if (text && data.notice !== 'wait_update') state.handedOff = false;
+    if (data.sender === 'agent' || !state.handedOff) hideAgentTyping();
     if (text) {
       if (data.notice) {
         // System events (agent joined/left...) are centred lines, not bubbles.
@@ -316,7 +390,11 @@
 
     // Re-request the session on every (re)connect so Rasa re-joins our room.
     socket.on('connect', function () {
-      socket.emit('session_request', { session_id: storageGet(SESSION_KEY) || null, last_seq: state.lastSeq });
+      // extended: numbered messages, acknowledgements, history and who wrote each message
+      // (without it the server speaks exactly Rasa's protocol, for third-party widgets).
+      var request = { session_id: storageGet(SESSION_KEY) || null, last_seq: state.lastSeq, extended: true };
+      if (customerToken) request.customData = { customer_token: customerToken };
+      socket.emit('session_request', request);
     });
 
     socket.on('session_confirm', function (sessionId) {
@@ -328,15 +406,19 @@
       state.everConnected = true;
       state.connectFailures = 0;
       setStatus('connected');
+      refreshOutbox();
     });
 
     socket.on('bot_uttered', onBotUttered);
     socket.on('history', onHistory);
     socket.on('message_received', function (ack) { if (ack) firstSight(ack.seq); });
+    socket.on('typing', onAgentTyping);
     socket.on('error', onError);
 
     socket.on('disconnect', function () {
       hideTyping();
+      hideAgentTyping();
+      myTyping.on = false;
       setStatus('reconnecting');
     });
     socket.on('connect_error', function () {
@@ -351,11 +433,65 @@
     ev.preventDefault();
     var text = input.value.trim().slice(0, MAX_LEN);
     if (!text) return;
-    if (sendMessage(text)) input.value = '';
+    if (sendMessage(text)) { input.value = ''; stopMyTyping(); }
+  }
+
+  // ---- Typing indicators with a person (extended protocol; bot/channels/typing.py) ----
+  // The agent's typing is shown for a few seconds after each sign of it; ours is sent only
+  // while a person handles the chat (the bot needs no such hint), at most every 2 s.
+  var AGENT_TYPING_SHOWN_MS = 6000, MY_TYPING_REFRESH_MS = 2000, MY_TYPING_IDLE_MS = 4000;
+  var agentTypingTimer = null;
+  var myTyping = { on: false, sentAt: 0, idleTimer: null };
+
+  function onAgentTyping(data) {
+    if (!data || data.sender !== 'agent') return;
+    if (!data.typing) { hideAgentTyping(); return; }
+    var name = typeof data.agent_name === 'string' && data.agent_name ? data.agent_name : t('agent');
+    agentTypingEl.textContent = t('agentTyping').replace('{name}', name);
+    agentTypingEl.hidden = false;
+    clearTimeout(agentTypingTimer);
+    agentTypingTimer = setTimeout(hideAgentTyping, AGENT_TYPING_SHOWN_MS);
+  }
+
+  function hideAgentTyping() {
+    clearTimeout(agentTypingTimer);
+    if (agentTypingEl) agentTypingEl.hidden = true;
+  }
+
+  function emitMyTyping(typing) {
+    if (socket && canSend()) socket.emit('typing', { session_id: state.sessionId, typing: typing });
+  }
+
+  function stopMyTyping() {
+    clearTimeout(myTyping.idleTimer);
+    if (myTyping.on) emitMyTyping(false);
+    myTyping.on = false;
+  }
+
+  function onInputTyping() {
+    if (!state.handedOff || !input.value.trim()) { stopMyTyping(); return; }
+    var now = Date.now();
+    if (!myTyping.on || now - myTyping.sentAt >= MY_TYPING_REFRESH_MS) {
+      myTyping.on = true;
+      myTyping.sentAt = now;
+      emitMyTyping(true);
+    }
+    clearTimeout(myTyping.idleTimer);
+    myTyping.idleTimer = setTimeout(stopMyTyping, MY_TYPING_IDLE_MS);
   }
 
   function init() {
-    state.lang = storageGet(LANG_KEY) || detectLang(navigator.language);
+    // Embedded by /widget.js: the host site says the language; Escape closes the widget.
+    var params = new URLSearchParams(window.location.search);
+    var embedded = params.get('embed') === '1' && window.parent !== window;
+    state.lang = (embedded && STRINGS[params.get('lang')] && params.get('lang'))
+      || storageGet(LANG_KEY) || detectLang(navigator.language);
+    if (embedded) {
+      document.addEventListener('keydown', function (ev) {
+        // Carries nothing but the wish to close, so any parent may hear it.
+        if (ev.key === 'Escape') window.parent.postMessage({ type: 'supportbot:close' }, '*');
+      });
+    }
     if (!STRINGS[state.lang]) state.lang = 'en';
     for (var i = 0; i < langButtons.length; i++) {
       langButtons[i].addEventListener('click', function (ev) {
@@ -363,6 +499,7 @@
       });
     }
     form.addEventListener('submit', onSubmit);
+    input.addEventListener('input', onInputTyping);
     applyLanguage();
     setStatus('connecting');
     connect();

@@ -30,6 +30,23 @@ def stack(request, tmp_path_factory):
         _drop_pg_database(admin, name)
 
 
+@pytest.fixture
+def customer(stack):
+    """A web chat customer on socket.io."""
+    c = stack.customer()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def agent(stack):
+    """The demo agent, logged in and listening on the console's websocket."""
+    a = stack.agent()
+    a.listen()
+    yield a
+    a.close()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "integration" in str(item.fspath):

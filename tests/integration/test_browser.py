@@ -3,6 +3,7 @@
 Two pages at once: the customer's chat window and the agent console; then the
 FAQ editor.  Every wait is on something appearing on the page.
 """
+import contextlib
 import shutil
 
 import pytest
@@ -29,6 +30,32 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+PHONE = {"width": 390, "height": 780}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@contextlib.contextmanager
+def page_opener(browser, viewport: dict):
+    """``open_page(locale)``: a page in a new browser context (its own storage: another
+    person), all closed at the end; a JavaScript error on any of them fails the test."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT)
+    contexts, errors = [], []
+
+    def open_page(locale: str, viewport: dict = viewport):
+        context = browser.new_context(viewport=viewport, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == [], f"JavaScript errors on the pages: {errors}"
 
 
 @pytest.fixture
@@ -172,13 +199,58 @@ def test_editor_saves_an_answer_the_bot_uses_next(stack, browser, pages):
 
     customer, editor = pages
     web = stack.settings.web_url
-    login(editor, web, "editor", "/kb/")
-    editor.locator('[data-testid="faq-row"][data-slug="invoice"] [data-testid="edit-link"]').click()
-    editor.get_by_test_id("answer-zh-Hans").fill("发票请在 App 的“账单”页下载（浏览器测试）。")
-    editor.get_by_test_id("save-faq").click()
-    expect(editor.get_by_test_id("saved-notice")).to_contain_text("invoice")
+    def save_invoice_answer(text: str) -> str:
+        editor.goto(f"{web}/kb/?q=invoice")
+        editor.locator('[data-testid="faq-row"][data-slug="invoice"] [data-testid="edit-link"]').click()
+        before = editor.get_by_test_id("answer-zh-Hans").input_value()
+        editor.get_by_test_id("answer-zh-Hans").fill(text)
+        editor.get_by_test_id("save-faq").click()
+        expect(editor.get_by_test_id("saved-notice")).to_contain_text("invoice")
+        return before
 
-    customer.goto(f"{web}/")
-    expect(customer.get_by_test_id("chat-input")).to_be_enabled()
-    send(customer, "怎么开发票")
-    expect(customer.locator(".msg.msg-bot .msg-text").last).to_have_text("发票请在 App 的“账单”页下载（浏览器测试）。")
+    login(editor, web, "editor", "/kb/?q=invoice")
+    original = save_invoice_answer("发票请在 App 的“账单”页下载（浏览器测试）。")
+    try:
+        customer.goto(f"{web}/")
+        expect(customer.get_by_test_id("chat-input")).to_be_enabled()
+        send(customer, "怎么开发票")
+        expect(customer.locator(".msg.msg-bot .msg-text").last).to_have_text("发票请在 App 的“账单”页下载（浏览器测试）。")
+    finally:
+        save_invoice_answer(original)  # later tests in the session ask about invoices too
+
+
+def test_console_says_when_a_customer_cannot_receive_live_replies(stack, pages):
+    """Defect 8: a REST customer's chat looked like any other, and replies went nowhere."""
+    import uuid
+
+    import requests
+    from playwright.sync_api import expect
+
+    _, agent = pages
+    web = stack.settings.web_url
+    sender = f"rest-browser-{uuid.uuid4().hex[:8]}"
+    r = requests.post(f"{stack.settings.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": "转人工"},
+                      timeout=30)
+    assert r.status_code == 200
+    login(agent, web, "agent", "/agent/")
+    agent.locator(f'[data-testid="queue-item"][data-conversation-id="{sender}"]').click()
+    notice = agent.get_by_test_id("channel-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("cannot receive live replies")
+    agent.get_by_test_id("accept-button").click()
+    expect(agent.get_by_test_id("close-button")).to_be_visible()
+    expect(agent.get_by_test_id("reply-input")).to_be_disabled()  # nothing to send that would be lost
+    agent.get_by_test_id("close-button").click()
+    # A web chat customer's conversation shows no such notice.
+    customer_page = pages[0]
+    customer_page.goto(f"{web}/")
+    expect(customer_page.get_by_test_id("chat-input")).to_be_enabled()
+    conversation = customer_page.evaluate("localStorage.getItem('supportbot.session_id')")
+    send(customer_page, "转人工")
+    expect(customer_page.locator(".msg.msg-bot .msg-text").last).to_contain_text("正在为您转接人工客服")
+    agent.locator(f'[data-testid="queue-item"][data-conversation-id="{conversation}"]').click()
+    expect(agent.get_by_test_id("transcript")).to_contain_text("转人工")
+    expect(notice).to_be_hidden()
+    agent.get_by_test_id("accept-button").click()
+    expect(agent.get_by_test_id("reply-input")).to_be_enabled()
+    agent.get_by_test_id("close-button").click()

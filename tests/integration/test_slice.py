@@ -1,29 +1,16 @@
 """The thin slice end to end, with the real processes: a customer on socket.io, an
 agent on the console's API and websocket, an editor on the FAQ editor."""
+from contextlib import closing
 import json
 import queue
 import re
+import time
 
 import pytest
 
 from tests.integration.stack import Customer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def customer(stack):
-    c = stack.customer()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def agent(stack):
-    a = stack.agent()
-    a.listen()
-    yield a
-    a.close()
 
 
 @pytest.mark.parametrize(
@@ -51,9 +38,9 @@ def test_faq_answered_from_the_knowledge_base_in_the_customers_language(customer
 @pytest.mark.parametrize(
     "ask, phone, pin, expected",
     [
-        ("查话费", "13800138000", "1234", "张伟，您的账户余额为 88.50 CNY"),
-        ("查詢餘額", "0912345678", "5678", "陳美玲，您的帳戶餘額為 320.00 TWD"),
-        ("check my balance", "447700900123", "2468", "Alex Smith, your balance is 15.75 GBP"),
+        ("查话费", "13800138000", "1234", "张伟，您的账户余额为 ¥88.50"),
+        ("查詢餘額", "0912345678", "5678", "陳美玲，您的帳戶餘額為 $320.00"),
+        ("check my balance", "447700900123", "2468", "Alex Smith, your balance is £15.75"),
     ],
 )
 def test_balance_only_after_verification(customer, ask, phone, pin, expected):
@@ -66,13 +53,13 @@ def test_balance_only_after_verification(customer, ask, phone, pin, expected):
     assert "88.50" not in failed and "320.00" not in failed and "15.75" not in failed
     assert asks_for_phone(customer.next_message()["text"])
     customer.ask(phone)
-    assert customer.ask(pin)["text"] == expected + ("（套餐：畅享 99 元套餐）。" if "CNY" in expected else
-                                                   "（方案：4G 吃到飽）。" if "TWD" in expected else " (plan: Unlimited Talk 20GB).")
+    assert customer.ask(pin)["text"] == expected + ("（套餐：畅享 99 元套餐）。" if "¥" in expected else
+                                                   "（方案：4G 吃到飽）。" if "$" in expected else " (plan: Unlimited Talk 20GB).")
 
 
 def _mark_reply_failed(stack, client_message_id):
     from bot.database import create_engine
-    from handoff_service.storage import agent_replies
+    from handoff_service.desk.storage import agent_replies
 
     engine = create_engine(stack.settings.database_url)
     try:
@@ -152,7 +139,7 @@ def test_handoff_round_trip(stack, customer, agent, ask, waiting, queued, joined
 
 def test_editor_change_is_used_by_the_very_next_question(stack, customer):
     editor = stack.agent("editor")
-    listing = editor.get("/kb/").text
+    listing = editor.get("/kb/?q=service-hours").text
     faq_id = int(re.search(r'data-slug="service-hours">.*?href="/kb/faqs/(\d+)"', listing, re.S).group(1))
     page = editor.get(f"/kb/faqs/{faq_id}").text
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
@@ -164,7 +151,24 @@ def test_editor_change_is_used_by_the_very_next_question(stack, customer):
     }
     r = editor.http.post(f"{stack.settings.web_url}/kb/faqs/{faq_id}", data=form, allow_redirects=False, timeout=10)
     assert r.status_code == 303
-    assert customer.ask(question)["text"] == "更新后的答案：测试成功。"
+    try:
+        # The bot's index follows within a poll interval and a rebuild: ask until it has (deadline).
+        # Each time as a new customer: one asking the same thing again and again is answered differently.
+        deadline = time.monotonic() + 30
+        while True:
+            with closing(stack.customer()) as asking:
+                reply = asking.ask(question)["text"]
+            if reply == "更新后的答案：测试成功。":
+                break
+            assert time.monotonic() < deadline, reply
+    finally:
+        # Other tests of the session ask about opening hours (and press the greeting's button):
+        # the demo entry comes back as it was, the editor's way.
+        page = editor.get(f"/kb/faqs/{faq_id}").text
+        now = re.search(r'name="version" value="(\d+)"', page).group(1)
+        r = editor.http.post(f"{stack.settings.web_url}/kb/faqs/{faq_id}/rollback",
+                             data={"to_version": version, "version": now}, allow_redirects=False, timeout=10)
+        assert r.status_code == 303 and "error" not in r.headers["Location"], r.text
 
 
 def test_bad_socket_input_gets_an_error_and_the_chat_goes_on(stack, customer):
@@ -210,12 +214,26 @@ def test_agent_sees_the_verified_customer_but_never_the_pin(stack, customer, age
     handoff = agent.next_event(
         lambda e: e["type"] == "handoff" and e["handoff"]["conversation_id"] == customer.session_id
     )["handoff"]
-    assert handoff["context"]["customer"] == {"id": 1, "name": "张伟", "phone": "138****8000"}
-    assert "action_check_balance" in handoff["context"]["bot_actions"]
+    assert handoff["context"]["customer"] == {"id": 1, "name": "张伟", "phone": "•••••••8000"}
+    assert "action_account_answer" in handoff["context"]["bot_actions"]
     agent.next_event(lambda e: e["type"] == "transcript" and e["line"]["text"].startswith("正在为您转接")
                      and e["line"]["conversation_id"] == customer.session_id)
-    texts = [l["text"] for l in agent.get(f"/agent/api/handoffs/{handoff['id']}").json()["transcript"]]
-    assert "••••" in texts and "1234" not in texts and "13800138000" in texts
+    lines = agent.get(f"/agent/api/handoffs/{handoff['id']}").json()["transcript"]
+    texts = [l["text"] for l in lines]
+    # The PIN is never shown; the phone number the customer typed is shown masked (privacy #14)…
+    assert "••••" in texts and "1234" not in texts and "•••••••8000" in texts and "13800138000" not in str(lines)
+    # …and revealed only with a reason, which goes into the audit log.
+    [typed] = [l for l in lines if l["text"] == "•••••••8000"]
+    reveal = f"/agent/api/handoffs/{handoff['id']}/lines/{typed['id']}/reveal"
+    assert agent.post(reveal, {"span": 0}).status_code == 400
+    r = agent.post(reveal, {"span": 0, "reason": "the customer asked to be called"})
+    assert r.status_code == 200 and r.json()["value"] == "13800138000"
+    supervisor = stack.agent("supervisor")
+    try:
+        page = supervisor.get("/audit/?action=personal_data_revealed").text
+        assert "the customer asked to be called" in page and "13800138000" not in page
+    finally:
+        supervisor.close()
 
 
 def test_the_pin_is_never_stored_by_rasa_either(stack, customer):
@@ -227,19 +245,31 @@ def test_the_pin_is_never_stored_by_rasa_either(stack, customer):
     assert customer.ask("2468")["text"].startswith("Alex Smith, your balance")
     assert customer.ask("thanks")["text"]  # a later turn: the tracker is loaded back and saved again
     settings = stack.settings
-    tracker = requests.get(f"{settings.rasa_url}/conversations/{customer.session_id}/tracker",
-                           params={"token": settings.rasa_token}, timeout=30).json()
-    said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
+    # Rasa sends the reply before it saves the turn: read once "thanks" is stored (deadline).
+    deadline = time.monotonic() + 30
+    while True:
+        tracker = requests.get(f"{settings.rasa_url}/conversations/{customer.session_id}/tracker",
+                               params={"token": settings.rasa_token}, timeout=30).json()
+        said = [e["text"] for e in tracker["events"] if e["event"] == "user"]
+        if "thanks" in said or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # polling an endpoint, not synchronising
     assert "••••" in said and "447700900123" in said and "2468" not in said
     for url in (settings.rasa_tracker_db_url, settings.rasa_events_db_url):  # the databases themselves
+        # The event broker publishes after the store has saved: read once "thanks" is there (deadline).
         engine = sa.create_engine(url)
+        deadline = time.monotonic() + 30
         try:
-            with engine.connect() as conn:
-                rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s"),
-                                    {"s": customer.session_id}).scalars().all()
+            while True:
+                with engine.connect() as conn:
+                    rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s"),
+                                        {"s": customer.session_id}).scalars().all()
+                user_events = [e for e in map(json.loads, rows) if e["event"] == "user"]
+                if [e["text"] for e in user_events][-1:] == ["thanks"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)  # polling a database, not synchronising
         finally:
             engine.dispose()
-        user_events = [e for e in map(json.loads, rows) if e["event"] == "user"]
         assert [e["text"] for e in user_events] == said
         assert all(e["parse_data"]["text"] != "2468" for e in user_events)
 

@@ -19,6 +19,20 @@
     username: body.getAttribute('data-username') || ''
   };
   var MAX_REPLY = 2000;
+
+  // The page's language and its messages: the server embeds the catalog for the
+  // language the agent chose (bot/staff_i18n); a message without one stays English.
+  var MESSAGES = {};
+  try { MESSAGES = JSON.parse(document.getElementById('staff-messages').textContent) || {}; } catch (e) { MESSAGES = {}; }
+  var LANG = document.documentElement.lang || 'en';
+
+  /** Translate an English message; "{name}" placeholders are filled from values. */
+  function t(message, values) {
+    var text = Object.prototype.hasOwnProperty.call(MESSAGES, message) ? MESSAGES[message] : message;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && values[name] != null ? String(values[name]) : whole;
+    });
+  }
   var BACKOFF_MS = [1000, 2000, 4000, 8000, 10000];
 
   // ---- DOM references -----------------------------------------------------
@@ -41,6 +55,7 @@
     accept: $('[data-testid="accept-button"]'),
     close: $('[data-testid="close-button"]'),
     context: $('[data-testid="context-panel"]'),
+    channelNotice: $('[data-testid="channel-notice"]'),
     transcript: $('[data-testid="transcript"]'),
     replyForm: $('.reply-form'),
     replyInput: $('[data-testid="reply-input"]'),
@@ -88,14 +103,14 @@
   function formatWaiting(since) {
     if (!since) return '';
     var mins = Math.floor((Date.now() - since.getTime()) / 60000);
-    if (mins < 1) return 'just now';
-    if (mins < 60) return mins + ' min';
+    if (mins < 1) return t('just now');
+    if (mins < 60) return t('{n} min', { n: mins });
     var h = Math.floor(mins / 60);
-    return h + ' h ' + (mins % 60) + ' min';
+    return t('{h} h {m} min', { h: h, m: mins % 60 });
   }
 
   function formatTime(date) {
-    return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return date.toLocaleTimeString(LANG, { hour: '2-digit', minute: '2-digit' });
   }
 
   function formatPercent(conf) {
@@ -106,7 +121,7 @@
 
   // ---- Error area ---------------------------------------------------------
   function showError(message) {
-    el.errorText.textContent = message || 'Something went wrong.';
+    el.errorText.textContent = message || t('Something went wrong.');
     el.error.hidden = false;
   }
   function clearError() {
@@ -122,7 +137,10 @@
   }
 
   /** fetch() wrapper: JSON in/out, uniform errors, 401 -> login page. */
-  async function api(method, path, payload) {
+  function api(method, path, payload) { return request(method, CONFIG.apiBase + path, payload); }
+
+  /** The same for any of the site's staff APIs (the knowledge-base search is at /kb/api/). */
+  async function request(method, url, payload) {
     var opts = { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json' } };
     if (payload !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
@@ -130,20 +148,20 @@
     }
     var res;
     try {
-      res = await fetch(CONFIG.apiBase + path, opts);
+      res = await fetch(url, opts);
     } catch (e) {
-      throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection and try again.');
+      throw new ApiError(0, 'network', t('Cannot reach the server. Check your connection and try again.'));
     }
     if (res.status === 401) {
       window.location.href = CONFIG.loginUrl;
-      throw new ApiError(401, 'login_required', 'Please log in.');
+      throw new ApiError(401, 'login_required', t('Please log in.'));
     }
     var data = null;
     try { data = await res.json(); } catch (e) { data = null; }
     if (!res.ok) {
       var err = data && data.error ? data.error : {};
       throw new ApiError(res.status, err.code || 'http_' + res.status,
-        err.message || 'Request failed (HTTP ' + res.status + ').');
+        err.message ? t(err.message) : t('Request failed (HTTP {status}).', { status: res.status }));
     }
     return data || {};
   }
@@ -168,7 +186,7 @@
     var top = make('span', 'qi-top');
     top.appendChild(make('span', 'qi-conv'));
     top.appendChild(make('span', 'qi-status'));
-    top.appendChild(make('span', 'qi-unread', 'new'));
+    top.appendChild(make('span', 'qi-unread', t('new')));
     btn.appendChild(top);
     btn.appendChild(make('span', 'qi-reason'));
     btn.appendChild(make('span', 'qi-meta'));
@@ -186,13 +204,13 @@
     if (selected) btn.setAttribute('aria-current', 'true'); else btn.removeAttribute('aria-current');
     btn.querySelector('.qi-conv').textContent = '#' + shortId(h.conversation_id);
     var st = btn.querySelector('.qi-status');
-    st.textContent = h.status + (h.status === 'active' && h.agent ? ' · ' + h.agent : '');
+    st.textContent = t(h.status) + (h.status === 'active' && h.agent ? ' · ' + h.agent : '');
     st.className = 'qi-status status-' + h.status;
     btn.querySelector('.qi-unread').hidden = !unread;
     btn.querySelector('.qi-reason').textContent = humanize(h.reason);
     var waited = formatWaiting(parseIso(h.created_at));
     btn.querySelector('.qi-meta').textContent =
-      (h.language || '?') + (waited ? ' · waiting ' + waited : '');
+      (h.language || '?') + (waited ? ' · ' + t('waiting {time}', { time: waited }) : '');
   }
 
   /** Keyed re-render: existing buttons are reused, so keyboard focus is kept. */
@@ -211,6 +229,7 @@
     });
     el.queueCount.textContent = list.length ? '(' + list.length + ')' : '';
     el.emptyQueue.hidden = !state.queueLoaded || list.length > 0;
+    notify('queue', list);
   }
 
   async function loadQueue() {
@@ -237,31 +256,101 @@
     el.context.appendChild(make('dd', extraClass || null, value));
   }
 
+  /**
+   * Personal data arrives masked. "Reveal" asks for a reason; the server records it in
+   * the audit log and returns the clear value to this agent only; it is kept for this
+   * open conversation, never stored in the browser.
+   */
+  function addPersonalDataRow(label, field, masked) {
+    var cur = state.current;
+    var h = cur && cur.handoff;
+    // Only the agent who accepted the chat may reveal (the server enforces it too),
+    // and a revealed value is shown only while that chat is open.
+    var mine = h && h.status === 'active' && (!CONFIG.username || h.agent === CONFIG.username);
+    var revealed = mine && cur.revealed ? cur.revealed[field] : null;
+    el.context.appendChild(make('dt', null, label));
+    var dd = make('dd', 'personal-data');
+    var value = make('span', revealed ? 'revealed' : 'masked', revealed || masked);
+    value.setAttribute('data-testid', 'personal-' + field);
+    dd.appendChild(value);
+    el.context.appendChild(dd);
+    if (revealed || !mine) return;
+    var button = make('button', 'btn btn-secondary reveal-button', t('Reveal'));
+    button.type = 'button';
+    button.setAttribute('data-testid', 'reveal-' + field);
+    dd.appendChild(button);
+    button.addEventListener('click', function () {
+      // The reason form is shared with the transcript's masked values (console_privacy.js).
+      window.ConsolePrivacy.askReason(dd, button, function (reason) {
+        var handoffId = cur.id;
+        runAction(async function () {
+          var data = await api('POST', '/handoffs/' + encodeURIComponent(handoffId) + '/reveal',
+                               { field: field, reason: reason });
+          if (state.current !== cur) return;  // the agent moved on to another chat
+          cur.revealed = cur.revealed || {};
+          cur.revealed[field] = data.value;
+          renderContext(cur.handoff);
+        });
+      });
+    });
+  }
+
   function renderContext(h) {
     el.context.textContent = '';
     var ctx = h.context || {};
     var customer = ctx.customer;
     if (customer && (customer.name || customer.id)) {
-      var who = String(customer.name || 'Customer #' + customer.id);
-      if (customer.phone) who += ' · ' + customer.phone;
-      addContextRow('Customer', who, 'verified');
+      addContextRow(t('Customer'), String(customer.name || t('Customer #{id}', { id: customer.id })), 'verified');
+      if (customer.phone) addPersonalDataRow(t('Phone'), 'phone', customer.phone);
     } else {
-      addContextRow('Customer', 'not verified', 'not-verified');
+      addContextRow(t('Customer'), t('not verified'), 'not-verified');
     }
     var intent = ctx.intent;
     if (intent && intent.name) {
       var pct = formatPercent(intent.confidence);
-      addContextRow('Bot understood', intent.name + (pct ? ' (' + pct + ')' : ''));
+      addContextRow(t('Bot understood'), intent.name + (pct ? ' (' + pct + ')' : ''));
     } else {
-      addContextRow('Bot understood', '—');
+      addContextRow(t('Bot understood'), '—');
     }
     var actions = Array.isArray(ctx.bot_actions) ? ctx.bot_actions : [];
-    addContextRow('Bot tried', actions.length ? actions.join(', ') : '—');
-    addContextRow('Reason', humanize(h.reason));
-    addContextRow('Language', h.language || '—');
+    addContextRow(t('Bot tried'), actions.length ? actions.join(', ') : '—');
+    addContextRow(t('Reason'), humanize(h.reason));
+    // desk (#7): the team, priority and what the bot gathered (all text: textContent).
+    addContextRow(t('Team'), h.skill_group || '—');
+    addContextRow(t('Priority'), String(h.priority || 0));
+    if (typeof ctx.frustration === 'number') addContextRow(t('Frustration'), formatPercent(ctx.frustration) || '0%');
+    if (ctx.summary) addContextRow(t('Summary'), String(ctx.summary));
+    // accounts (#9): the verified customer's plan, tier and open tickets, from the accounts backend.
+    var profile = ctx.profile || {};
+    if (profile.plan) addContextRow(t('Plan'), String(profile.plan));
+    if (profile.vip_tier) addContextRow(t('VIP tier'), String(profile.vip_tier));
+    var tickets = Array.isArray(profile.open_tickets) ? profile.open_tickets : [];
+    if (tickets.length) {
+      addContextRow(t('Open tickets'), tickets.map(function (k) {
+        return '#' + k.id + ' ' + String(k.what || '') + (k.status ? ' (' + k.status + ')' : '');
+      }).join('; '));
+    }
+    addContextRow(t('Language'), h.language || '—');
+    // --- channels (#10) --- where the customer is, so the agent writes for that app.
+    addContextRow(t('Channel'), channelName(h.input_channel));
     var created = parseIso(h.created_at);
-    if (created) addContextRow('Requested', created.toLocaleString());
-    if (h.agent) addContextRow('Agent', h.agent);
+    if (created) addContextRow(t('Requested'), created.toLocaleString(LANG));
+    if (h.agent) addContextRow(t('Agent'), h.agent);
+    // --- channels (#10) --- the customer's earlier conversations on every channel (console_history.js).
+    if (window.ConsoleHistory) {
+      window.ConsoleHistory.render(el.context, h, {
+        api: api, t: t, make: make, buildLine: buildLine, channelName: channelName, parseIso: parseIso, lang: LANG
+      });
+    }
+  }
+
+  var CHANNEL_NAMES = {
+    socketio: 'Web chat', rest: 'REST API', wechat: 'WeChat Official Account',
+    wecom: 'WeCom customer service', telegram: 'Telegram'
+  };
+  function channelName(channel) {
+    if (!channel) return '—';
+    return Object.prototype.hasOwnProperty.call(CHANNEL_NAMES, channel) ? t(CHANNEL_NAMES[channel]) : String(channel);
   }
 
   /** Status-dependent controls: Accept when queued, Close + reply when active. */
@@ -269,7 +358,7 @@
     var cur = state.current;
     var h = cur && cur.handoff;
     var status = h ? h.status : null;
-    el.statusBadge.textContent = status || '';
+    el.statusBadge.textContent = status ? t(status) : '';
     el.statusBadge.className = 'status-badge' + (status ? ' status-' + status : '');
     el.accept.hidden = status !== 'queued';
     el.close.hidden = status !== 'active';
@@ -277,27 +366,32 @@
     el.close.disabled = state.busy;
     // Only the agent who accepted the chat may reply (the server enforces it too).
     var mine = h && (!h.agent || !CONFIG.username || h.agent === CONFIG.username);
-    var canReply = status === 'active' && mine && !cur.loading;
+    // Some channels (REST) only get answers to their own requests: nothing can be pushed.
+    var reachable = !h || h.receives_live_replies !== false;
+    el.channelNotice.hidden = reachable;
+    var canReply = status === 'active' && mine && reachable && !cur.loading;
     el.replyInput.disabled = !canReply;
     el.replySend.disabled = !canReply || state.busy;
-    if (status === 'queued') el.replyInput.placeholder = 'Accept the conversation to reply';
-    else if (status === 'closed') el.replyInput.placeholder = 'This conversation is closed';
-    else if (status === 'active' && !mine) el.replyInput.placeholder = 'Handled by ' + h.agent;
-    else el.replyInput.placeholder = 'Type a reply…';
+    if (status === 'queued') el.replyInput.placeholder = t('Accept the conversation to reply');
+    else if (status === 'closed') el.replyInput.placeholder = t('This conversation is closed');
+    else if (status === 'active' && !mine) el.replyInput.placeholder = t('Handled by {agent}', { agent: h.agent });
+    else if (!reachable) el.replyInput.placeholder = t('This customer cannot receive live replies');
+    else el.replyInput.placeholder = t('Type a reply…');
   }
 
   function renderHeader() {
     var h = state.current.handoff;
-    el.title.textContent = 'Conversation #' + shortId(h.conversation_id);
+    el.title.textContent = t('Conversation #{id}', { id: shortId(h.conversation_id) });
     el.title.title = h.conversation_id;
     renderContext(h);
     renderControls();
+    HOOKS.onOpen.forEach(function (fn) { fn(state.current); });
   }
 
   function actorLabel(line) {
-    if (line.actor === 'agent') return 'Agent' + (line.agent ? ' (' + line.agent + ')' : '');
-    if (line.actor === 'bot') return 'Bot';
-    return 'Customer';
+    if (line.actor === 'agent') return t('Agent') + (line.agent ? ' (' + line.agent + ')' : '');
+    if (line.actor === 'bot') return t('Bot');
+    return t('Customer');
   }
 
   function buildLine(line) {
@@ -305,6 +399,7 @@
     var row = make('div', 'line actor-' + actor);
     row.setAttribute('data-testid', 'line');
     row.setAttribute('data-line-id', String(line.id));
+    row.setAttribute('data-ts', String(Number(line.timestamp) || 0));  // notes are placed by it (console_ops.js)
     var meta = make('div', 'line-meta');
     meta.appendChild(make('span', 'line-actor', actorLabel(line)));
     var ts = Number(line.timestamp);
@@ -312,7 +407,7 @@
       var d = new Date(ts * 1000);
       var time = make('time', 'line-time', formatTime(d));
       time.setAttribute('datetime', d.toISOString());
-      time.title = d.toLocaleString();
+      time.title = d.toLocaleString(LANG);
       meta.appendChild(time);
     }
     // What the bot understood for this customer message helps the agent judge.
@@ -321,7 +416,17 @@
       meta.appendChild(make('span', 'line-intent', line.intent + (pct ? ' ' + pct : '')));
     }
     row.appendChild(meta);
-    row.appendChild(make('p', 'line-text', line.text || ''));
+    if (actor === 'bot' && window.SupportMarkdown) {
+      // The bot's FAQ answers are Markdown, built as DOM nodes (no HTML parsed): /static/markdown.js.
+      var text = make('div', 'line-text');
+      text.appendChild(window.SupportMarkdown.render(line.text || ''));
+      row.appendChild(text);
+    } else if (line.segments && window.ConsolePrivacy) {
+      // privacy (#14): personal data arrives masked; each value can be revealed with a reason.
+      row.appendChild(window.ConsolePrivacy.lineText(line, state.current ? state.current.id : null));
+    } else {
+      row.appendChild(make('p', 'line-text', line.text || ''));
+    }
     return row;
   }
 
@@ -379,6 +484,7 @@
       renderHeader();
       renderQueue();
       scrollTranscript();
+      notify('open', cur);
       if (!same && !el.replyInput.disabled) el.replyInput.focus();
     } catch (e) {
       if (seq !== state.openSeq) return;
@@ -413,6 +519,7 @@
       if (!cur.loading) renderHeader();
     }
     renderQueue();
+    notify('handoff', h);
   }
 
   // ---- Actions ------------------------------------------------------------
@@ -442,11 +549,11 @@
     });
   }
 
-  function closeCurrent() {
+  function closeCurrent(outcome) {
     var cur = state.current;
     if (!cur) return;
     runAction(async function () {
-      var data = await api('POST', '/handoffs/' + encodeURIComponent(cur.id) + '/close', {});
+      var data = await api('POST', '/handoffs/' + encodeURIComponent(cur.id) + '/close', outcome || {});
       applyHandoff(data.handoff);
     });
   }
@@ -461,7 +568,7 @@
     var cur = state.current;
     var text = el.replyInput.value.trim();
     if (!cur || !text || el.replyInput.disabled) return;
-    if (text.length > MAX_REPLY) { showError('Replies are limited to ' + MAX_REPLY + ' characters.'); return; }
+    if (text.length > MAX_REPLY) { showError(t('Replies are limited to {n} characters.', { n: MAX_REPLY })); return; }
     // One id per reply: sending the same text again after a failure reuses it, so
     // the server never delivers one reply twice (e.g. it did arrive, the answer got lost).
     if (!state.pendingReply || state.pendingReply.text !== text || state.pendingReply.handoffId !== cur.id) {
@@ -474,6 +581,7 @@
                 { text: text, client_message_id: pending.id });
       if (state.pendingReply === pending) state.pendingReply = null;
       if (el.replyInput.value.trim() === text) el.replyInput.value = '';
+      notify('sent', cur);
     }).then(function () { el.replyInput.focus(); });
   }
 
@@ -490,6 +598,7 @@
 
   function onTranscriptLine(line) {
     if (!line) return;
+    notify('line', line);
     var cur = state.current;
     if (cur && cur.conversationId === line.conversation_id) {
       if (cur.loading) { cur.pending.push(line); return; }
@@ -507,8 +616,10 @@
     var msg;
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (!msg || typeof msg !== 'object') return;
+    notify('message', msg);
     if (msg.type === 'handoff') applyHandoff(msg.handoff);
     else if (msg.type === 'transcript') onTranscriptLine(msg.line);
+    HOOKS.onMessage.forEach(function (fn) { fn(msg); });
   }
 
   /** Events sent while we were disconnected are gone: re-fetch the state. */
@@ -519,7 +630,7 @@
 
   function connectWs() {
     var url = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + CONFIG.wsPath;
-    setWsStatus(wsEverOpened ? 'reconnecting' : 'connecting', wsEverOpened ? 'Reconnecting…' : 'Connecting…');
+    setWsStatus(wsEverOpened ? 'reconnecting' : 'connecting', wsEverOpened ? t('Reconnecting…') : t('Connecting…'));
     var opened = false;
     try {
       ws = new WebSocket(url);
@@ -531,7 +642,7 @@
       opened = true;
       wsEverOpened = true;
       wsAttempt = 0;
-      setWsStatus('live', 'Live');
+      setWsStatus('live', t('Live'));
       clearError();
       resync();
     });
@@ -549,7 +660,7 @@
   function scheduleReconnect() {
     var delay = BACKOFF_MS[Math.min(wsAttempt, BACKOFF_MS.length - 1)];
     wsAttempt++;
-    setWsStatus('reconnecting', 'Disconnected — retrying in ' + Math.round(delay / 1000) + ' s…');
+    setWsStatus('reconnecting', t('Disconnected — retrying in {n} s…', { n: Math.round(delay / 1000) }));
     setTimeout(connectWs, delay);
   }
 
@@ -561,10 +672,55 @@
     sendReply();
   }
 
+  // desk (#7): the agent's own status (online agents are given chats automatically).
+  async function initAgentStatus() {
+    var select = document.querySelector('[data-testid="agent-status"]');
+    if (!select) return;
+    try {
+      select.value = (await api('GET', '/me/status')).agent.status;
+    } catch (e) { return; }
+    select.addEventListener('change', async function () {
+      try { await api('POST', '/me/status', { status: select.value }); } catch (e) { showError(e.message); }
+    });
+  }
+
+  // ---- Hooks for the console's tools (console_tools.js) -------------------
+  // Events: 'open' (a conversation shown), 'handoff' (one changed), 'line' (a transcript
+  // line arrived, any conversation), 'message' (any websocket message), 'queue' (the queue
+  // was drawn), 'sent' (a reply went out).
+  var listeners = {};
+  function notify(event, value) {
+    (listeners[event] || []).forEach(function (fn) {
+      try { fn(value); } catch (e) { if (window.console) window.console.error(e); }
+    });
+  }
+  window.AgentConsole = {
+    t: t, api: api, request: request, make: make, showError: showError, clearError: clearError,
+    username: CONFIG.username,
+    on: function (event, fn) { (listeners[event] = listeners[event] || []).push(fn); },
+    current: function () { return state.current && !state.current.loading ? state.current : null; },
+    replyInput: el.replyInput,
+    queue: function () { return Array.from(state.queue.values()); }
+  };
+
+  // desk operations (#7): console_ops.js adds notes, transfer and the supervisor's tools through these.
+  var HOOKS = { onOpen: [], onMessage: [], closeOutcome: null };
+  window.SupportConsole = {
+    api: api, t: t, make: make, showError: showError, runAction: runAction, applyHandoff: applyHandoff,
+    openHandoff: openHandoff, closeCurrent: closeCurrent, shortId: shortId, parseIso: parseIso, formatTime: formatTime,
+    current: function () { return state.current; }, transcript: el.transcript, scrollTranscript: scrollTranscript,
+    markUnread: function (conversationId) { state.unread.add(conversationId); renderQueue(); },
+    reloadQueue: loadQueue, closePane: closePane, inQueue: function (id) { return state.queue.has(id); },
+    username: CONFIG.username, hooks: HOOKS
+  };
+
   function init() {
+    if (window.ConsolePrivacy) window.ConsolePrivacy.init({ api: api, t: t, runAction: runAction });
+    initAgentStatus();
     el.errorDismiss.addEventListener('click', clearError);
     el.accept.addEventListener('click', acceptCurrent);
-    el.close.addEventListener('click', closeCurrent);
+    // console_ops.js gives the outcome (disposition, tags) the agent chose, when it is loaded.
+    el.close.addEventListener('click', function () { closeCurrent(HOOKS.closeOutcome ? HOOKS.closeOutcome() : undefined); });
     el.backButton.addEventListener('click', closePane);
     el.replyForm.addEventListener('submit', function (ev) { ev.preventDefault(); sendReply(); });
     el.replyInput.addEventListener('keydown', onReplyKeydown);
