@@ -134,7 +134,7 @@ def handoff_latencies(stack: Stack, conversations: int, rounds: int) -> Dict[str
             out["agent_to_customer_one"].append((at - t) * 1000)
         for r in range(rounds):
             texts = {c.session_id: f"第{r}轮 客户{i} 的问题" for i, c in enumerate(customers)}
-            sent = all_at_once([lambda c=c: (c.say(texts[c.session_id]), time.perf_counter())[1] for c in customers])
+            sent = at_once(*[lambda c=c: (c.say(texts[c.session_id]), time.perf_counter())[1] for c in customers])
             arrived: Dict[str, float] = {}
             while len(arrived) < conversations:
                 at, event = desk.until(lambda e: e["type"] == "transcript" and e["line"]["actor"] == "customer"
@@ -155,7 +155,7 @@ def handoff_latencies(stack: Stack, conversations: int, rounds: int) -> Dict[str
                     if message.get("text") == f"第{r}轮 给客户{i} 的回复":
                         return (at - t) * 1000
 
-            out["agent_to_customer"] += all_at_once([lambda i=i, c=c: answer(i, c) for i, c in enumerate(customers)])
+            out["agent_to_customer"] += at_once(*[lambda i=i, c=c: answer(i, c) for i, c in enumerate(customers)])
             for s in sessions:
                 s.close()
         for conversation_id, handoff_id in handoff_ids.items():

@@ -21,10 +21,16 @@ And it checks the action server's answers with one JSON-schema validator built o
 Rasa 3.6.21 calls ``jsonschema.validate`` for every custom action, which first checks
 the schema itself against the JSON-schema meta-schema, every time. That check was a
 fifth of the Rasa process's time under load (docs/performance.md); the answers are
-still validated exactly as before.
+still validated exactly as before. The same holds for the events posted to the HTTP API
+(``POST /conversations/{id}/tracker/events``, every agent's reply): there the check cost
+about 35 ms of the event loop per request, so 50 agents' replies at once waited behind
+each other for almost two seconds (docs/desk.md).
 
 And its calls to the action server share one pooled HTTP session
 (``bot/action_endpoint.py``) instead of a new connection per call.
+
+And while an agent holds a chat, the customer's lines skip the NLU model
+(``bot/agent_chat.py``).
 """
 from __future__ import annotations
 
@@ -33,10 +39,12 @@ import functools
 import logging
 import os
 import sys
+from http import HTTPStatus
 from typing import Any, Awaitable, Callable, List, Optional
 from urllib.parse import unquote
 
 from bot.action_endpoint import close_action_sessions, keep_action_connections_alive
+from bot.agent_chat import skip_understanding_while_an_agent_chats
 from bot.quiet_errors import install as quiet_errors, note_conversation
 
 CONVERSATION_ID_PARAM = "conversation_id"
@@ -103,11 +111,21 @@ def finish_conversation_writes(app: Any) -> None:
             route.handler = run_to_the_end(route.handler)
 
 
+def one_validator(schema: Any) -> Callable[[Any], Optional[Any]]:
+    """``jsonschema.validate`` for one schema, the schema checked once: returns the error
+    ``jsonschema.validate`` would raise (its best match), or None."""
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+
+    cls = validator_for(schema)
+    cls.check_schema(schema)  # once per process, as jsonschema.validate does every call
+    validator = cls(schema)
+    return lambda instance: best_match(validator.iter_errors(instance))
+
+
 def validate_action_results_with_one_validator() -> None:
     """Rasa's ``RemoteAction._validate_action_result`` without re-checking the schema each call."""
     from jsonschema import ValidationError
-    from jsonschema.exceptions import best_match
-    from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -116,13 +134,10 @@ def validate_action_results_with_one_validator() -> None:
     validators = {}
 
     def _validate_action_result(self: RemoteAction, result: Any) -> bool:
-        validator = validators.get(type(self))
-        if validator is None:
-            schema = self.action_response_format_spec()
-            cls = validator_for(schema)
-            cls.check_schema(schema)  # once per process, as jsonschema.validate does every call
-            validator = validators[type(self)] = cls(schema)
-        error = best_match(validator.iter_errors(result))
+        validate = validators.get(type(self))
+        if validate is None:
+            validate = validators[type(self)] = one_validator(self.action_response_format_spec())
+        error = validate(result)
         if error is None:
             return True
         assert isinstance(error, ValidationError)
@@ -134,6 +149,30 @@ def validate_action_results_with_one_validator() -> None:
 
     _validate_action_result.one_validator = True
     RemoteAction._validate_action_result = _validate_action_result
+
+
+def validate_posted_events_with_one_validator() -> None:
+    """Rasa's ``rasa.server.validate_events_in_request_body`` (looked up at call time by
+    its handlers) without re-checking the events schema each request; same errors."""
+    import rasa.server
+    from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
+
+    if getattr(rasa.server.validate_events_in_request_body, "one_validator", False):
+        return
+    validate = one_validator(EVENTS_SCHEMA)
+
+    def validate_events_in_request_body(request: Any) -> None:
+        events = request.json if isinstance(request.json, list) else [request.json]
+        error = validate(events)
+        if error is not None:
+            raise rasa.server.ErrorResponse(
+                HTTPStatus.BAD_REQUEST, "BadRequest",
+                "Failed to validate the events format. For more information about the format "
+                f"visit the docs. Error: {error}", help_url=rasa.server._docs("/pages/http-api"),
+            ) from error
+
+    validate_events_in_request_body.one_validator = True
+    rasa.server.validate_events_in_request_body = validate_events_in_request_body
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -150,6 +189,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     for name in CHANNEL_SETTINGS:
         os.environ.setdefault(name, "")
     validate_action_results_with_one_validator()
+    validate_posted_events_with_one_validator()
+    skip_understanding_while_an_agent_chats()
     keep_action_connections_alive()
     quiet_errors()
     from bot.privacy import warm_up

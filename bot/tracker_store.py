@@ -18,8 +18,8 @@ conversation waited for it):
   save goes on, so the stream keeps its order and loses nothing.
 * On SQLite, SQLAlchemy 1.4 opens and closes a connection per session, and closing
   the last one checkpoints the journal; here one connection stays open, and the
-  tracker database uses WAL like the others (one fsync per commit, readers do not
-  block the writer). Durability is unchanged (``synchronous`` stays FULL).
+  tracker database uses WAL like the others (readers do not block the writer; the
+  durability trade of ``synchronous=NORMAL`` is explained in ``bot.database.sqlite_write_ahead``).
 * All of that database work ran on Rasa's event loop; here it runs in a worker thread
   (one hop per turn: count, publish, store), so the loop answers other conversations
   while this one waits for its commits. The conversation itself still waits: Rasa
@@ -41,6 +41,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.database import sqlite_write_ahead
 from bot.secret_prompts import mask_secrets_in_events
 
 # The last event a tracker had when it came from the database (all those were masked
@@ -65,10 +66,7 @@ def keep_sqlite_connection_open(store: Any) -> None:
 
     @sa.event.listens_for(pooled, "connect")
     def _wal(dbapi_connection, _record):  # pragma: no cover - trivial
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        cursor.close()
+        sqlite_write_ahead(dbapi_connection)
 
     engine.dispose()
     store.engine = pooled

@@ -273,6 +273,24 @@ class TranscriptRepository:
             return None
         return TranscriptLine(id=new_id, **line)
 
+    def add_many(self, lines: List[Dict[str, Any]]) -> List[Optional[TranscriptLine]]:
+        """:meth:`add` for several lines in one transaction, in order; None for a line
+        stored before. A line stored by another consumer while this runs fails the whole
+        transaction (IntegrityError): the caller then adds them one by one."""
+        lines = [{k: clean(v) if isinstance(v, str) else v for k, v in line.items()} for line in lines]
+        with self.engine.begin() as conn:
+            stored = set(conn.execute(sa.select(transcript.c.source_event_id).where(
+                transcript.c.source_event_id.in_([line["source_event_id"] for line in lines]))).scalars())
+            out: List[Optional[TranscriptLine]] = []
+            for line in lines:
+                if line["source_event_id"] in stored:
+                    out.append(None)
+                    continue
+                stored.add(line["source_event_id"])
+                new_id = conn.execute(transcript.insert().values(**line)).inserted_primary_key[0]
+                out.append(TranscriptLine(id=new_id, **line))
+        return out
+
     def knows(self, conversation_id: str) -> bool:
         """Whether any line of this conversation is stored (an indexed lookup)."""
         with self.engine.connect() as conn:

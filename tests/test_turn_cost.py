@@ -18,7 +18,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.rasa_server import validate_action_results_with_one_validator
+from bot.rasa_server import validate_action_results_with_one_validator, validate_posted_events_with_one_validator
 from bot.tracker_store import MaskingSQLTrackerStore
 
 
@@ -118,6 +118,20 @@ def test_the_sqlite_stores_keep_their_connection_and_use_wal(tmp_path):
         assert isinstance(owner.engine.pool, sa.pool.QueuePool)
         with owner.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: no fsync per commit
+
+
+def test_the_app_database_on_sqlite_uses_the_same_write_ahead_log(tmp_path):
+    from bot.database import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
 
 
 def test_action_server_answers_are_still_validated():
@@ -128,3 +142,21 @@ def test_action_server_answers_are_still_validated():
         action._validate_action_result({"events": [{"event": "no_such_event"}], "responses": []})
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": "not a list"})
+
+
+def test_events_posted_to_rasas_api_are_still_validated():
+    """``POST /conversations/{id}/tracker/events`` (every agent's reply) checks the events
+    with one validator built once; good events pass, bad ones get Rasa's 400 as before."""
+    import types
+
+    import rasa.server
+
+    validate_posted_events_with_one_validator()
+    check = rasa.server.validate_events_in_request_body
+    check(types.SimpleNamespace(json=[{"event": "bot", "text": "您好", "metadata": {"agent": "a"}},
+                                      {"event": "action", "name": "action_listen"}]))
+    check(types.SimpleNamespace(json={"event": "resume"}))  # one event, not a list
+    for bad in ([{"event": "no_such_event"}], [{"event": "user", "text": "hi", "parse_data": "x"}], "text"):
+        with pytest.raises(rasa.server.ErrorResponse) as raised:
+            check(types.SimpleNamespace(json=bad))
+        assert raised.value.status == 400 and "Failed to validate the events format" in raised.value.error_info["message"]

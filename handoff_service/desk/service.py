@@ -152,7 +152,7 @@ class HandoffDesk:
             text = texts.get(handoff.language, texts["en"]).format(position=wait.position, minutes=wait.minutes)
             try:
                 await self.rasa.append_events(handoff.conversation_id, [{"event": "bot", "text": text, "metadata": {
-                    "notice": "wait_update", "wait": wait.as_json()}}])
+                    "notice": "wait_update", "wait": wait.as_json(), "handoff_status": "queued"}}])
             except RasaUnavailable:
                 logger.warning("could not tell handoff %s its new wait", handoff.id)
 
@@ -283,7 +283,11 @@ class HandoffDesk:
 
     async def _say(self, handoff: Handoff, agent: StaffUser, text: str, notice: str = "",
                    client_message_id: Optional[str] = None) -> None:
-        metadata = {"sender": "agent", "agent_name": agent.display_name, "agent_username": agent.username}
+        # handoff_status: whether an agent holds the chat now (active) or it waits in a queue
+        # (queued, after a transfer to a team); Rasa skips understanding the customer's
+        # lines while an agent holds it (bot/agent_chat.py).
+        metadata = {"sender": "agent", "agent_name": agent.display_name, "agent_username": agent.username,
+                    "handoff_status": handoff.status}
         if notice:
             metadata["notice"] = notice
         if client_message_id:

@@ -261,3 +261,50 @@ def test_a_customer_can_leave_a_message_instead_of_waiting(customer, agent, ask,
     assert customer.ask(text)["text"].startswith(thanks)
     tickets = [t for t in agent.get("/agent/api/tickets").json()["tickets"] if t["conversation_id"] == customer.session_id]
     assert [(t["kind"], t["message"]) for t in tickets] == [("message", text)]
+
+
+def user_parses(stack, conversation_id) -> list:
+    """(text, intent name, language) of the customer's lines, as Rasa logged them."""
+    r = requests.get(f"{stack.settings.rasa_url}/conversations/{quote(conversation_id, safe='')}/tracker",
+                     params={"token": stack.settings.rasa_token}, timeout=WAIT)
+    assert r.status_code == 200, r.text
+    return [(e["text"], (e["parse_data"].get("intent") or {}).get("name"),
+             next((x["value"] for x in e["parse_data"].get("entities") or [] if x["entity"] == "language"), None))
+            for e in r.json()["events"] if e["event"] == "user"]
+
+
+@pytest.mark.parametrize("ask, queued_line, agent_line, language, transfer_note", [
+    ("转人工", "还要等多久", "我的宽带断了", "zh-Hans", "宽带故障"),
+    ("轉人工", "還要等多久", "我的寬頻斷了", "zh-Hant", "寬頻故障"),
+    ("talk to a human", "how long is the wait", "my broadband is down", "en", "broadband fault"),
+])
+def test_lines_to_the_agent_skip_the_nlu_and_queued_lines_do_not(stack, customer, agent, ask, queued_line,
+                                                                   agent_line, language, transfer_note):
+    """While an agent holds the chat the customer's lines reach the agent with their language
+    but no intent (bot/agent_chat.py); queued again after a transfer, they are understood,
+    so leaving the queue still works."""
+    customer.ask(ask)
+    handoff = queued_handoff(agent, customer)
+
+    def reaches_console(text):
+        agent.next_event(lambda e: e["type"] == "transcript" and e["line"]["conversation_id"] == customer.session_id
+                         and e["line"]["text"] == text)
+
+    customer.say(queued_line)
+    reaches_console(queued_line)
+    assert agent.post(f"/agent/api/handoffs/{handoff['id']}/accept").status_code == 200
+    customer.next_message()  # the agent joined
+    customer.say(agent_line)
+    reaches_console(agent_line)
+    said = {text: (intent, lang) for text, intent, lang in user_parses(stack, customer.session_id)}
+    assert said[queued_line][0] is not None  # understood while queued
+    assert said[agent_line] == (None, language)  # to the agent: not understood, language kept
+    r = agent.post(f"/agent/api/handoffs/{handoff['id']}/transfer", {"skill_group": "technical", "note": transfer_note})
+    assert r.status_code == 200, r.text
+    customer.next_message()  # told of the transfer
+    customer.say(CANCEL[language])
+    assert customer.next_message()["text"].startswith(LEFT[language])
+
+
+CANCEL = {"zh-Hans": "取消排队", "zh-Hant": "取消排隊", "en": "cancel the queue"}
+LEFT = {"zh-Hans": "好的，已为您取消排队", "zh-Hant": "好的，已為您取消排隊", "en": "OK, you've left the queue"}
