@@ -134,3 +134,13 @@ def test_queue_and_assignments_survive_a_new_repository(engine):
     assert after.handoffs.get(second.id).agent_username == "amy"
     assert [h.id for h in after.queued()] == [first.id]
     assert after.agent("amy").load == 1 and after.agent("amy").status == "online"
+
+
+def test_recent_handle_times_of_a_group_or_of_the_whole_centre(desk):
+    """A skill group with no closed chat yet borrows the centre's (the desk's cold start)."""
+    billing = queue(desk, "b1", skill_group="billing")
+    desk.claim(billing.id, "amy")
+    desk.handoffs.close(billing.id, "amy")
+    assert desk.recent_handle_seconds("technical") == []
+    assert len(desk.recent_handle_seconds("billing")) == 1
+    assert desk.recent_handle_seconds(None) == desk.recent_handle_seconds("billing")

@@ -119,12 +119,13 @@ class RoutingRepository:
     def queue_position(self, handoff: Handoff) -> int:
         return self.handoffs.queue_position(handoff)
 
-    def recent_handle_seconds(self, skill_group: str, limit: int = 20) -> List[float]:
-        """How long agents held the last ``limit`` closed chats of this skill group."""
+    def recent_handle_seconds(self, skill_group: Optional[str], limit: int = 20) -> List[float]:
+        """How long agents held the last ``limit`` closed chats of this skill group (None: of any)."""
+        group = [] if skill_group is None else [handoffs.c.skill_group == skill_group]
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(handoffs.c.accepted_at, handoffs.c.closed_at)
-                .where(handoffs.c.skill_group == skill_group, handoffs.c.status == "closed",
+                .where(*group, handoffs.c.status == "closed",
                        handoffs.c.accepted_at.is_not(None), handoffs.c.closed_at.is_not(None))
                 .order_by(handoffs.c.closed_at.desc()).limit(limit)
             ).fetchall()

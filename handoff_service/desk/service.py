@@ -115,9 +115,13 @@ class HandoffDesk:
             agents = self.routing.qualified_online(handoff.skill_group, handoff.language)
             # Free seats count: a customer asking while an agent is free is served at the
             # next dispatch, not after a seat frees (bench/desk.py measured that bias).
+            # A group with no closed chat yet borrows the whole centre's recent handle times:
+            # closer to its own than the configured default (the cold start, docs/desk.md).
+            handle_seconds = (self.routing.recent_handle_seconds(handoff.skill_group)
+                              or self.routing.recent_handle_seconds(None))
             return estimate(
                 position, sum(a.capacity for a in agents), len(agents),
-                self.routing.recent_handle_seconds(handoff.skill_group), self.default_handle_seconds,
+                handle_seconds, self.default_handle_seconds,
                 self.long_wait_seconds, open_now=self.hours.is_open(handoff.skill_group),
                 free_seats=sum(a.free_seats for a in agents),
             )

@@ -2,8 +2,8 @@
 
 A skill group's queue drains as its qualified online agents free seats. With ``S`` seats
 (the capacities of the online agents qualified for the chat's skill group and language)
-and a mean handle time ``h`` (the last 20 closed chats of that skill group, or
-``DESK_DEFAULT_HANDLE_SECONDS`` before there are any), a seat frees every ``h / S``
+and a mean handle time ``h`` (the last 20 closed chats of that skill group; before it has
+any, the last 20 of the whole centre; before those, ``DESK_DEFAULT_HANDLE_SECONDS``), a seat frees every ``h / S``
 seconds on average, so the customer at position ``p`` waits about ``p * h / S``; when ``f``
 seats are free now, the first ``f`` in the queue are served at once and the customer waits
 for ``max(0, p - f)`` seats to free instead.
