@@ -262,7 +262,7 @@ def test_the_pin_is_never_stored_by_rasa_either(stack, customer):
         try:
             while True:
                 with engine.connect() as conn:
-                    rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s"),
+                    rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"),
                                         {"s": customer.session_id}).scalars().all()
                 user_events = [e for e in map(json.loads, rows) if e["event"] == "user"]
                 if [e["text"] for e in user_events][-1:] == ["thanks"] or time.monotonic() > deadline:
