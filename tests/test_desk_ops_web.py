@@ -81,6 +81,7 @@ async def test_notes_stay_with_the_chat_and_only_staff_who_see_it_read_them(clie
 
 async def test_transfer_to_a_team_puts_the_chat_in_that_queue_with_its_note(client, engine):
     hid = await accepted_by(client, "amy", "c-team")
+    answered = HandoffRepository(engine).get(hid).accepted_at
     await login(client, "amy")
     await client.post(f"/agent/api/handoffs/{hid}/notes", json={"text": "verified, router model X"})
     for bad in ({}, {"skill_group": "plumbing"}, {"skill_group": "technical", "agent": "bob"}, {"skill_group": 3},
@@ -104,11 +105,14 @@ async def test_transfer_to_a_team_puts_the_chat_in_that_queue_with_its_note(clie
         assert body["transfers"][0]["to_skill_group"] == "technical" and body["transfers"][0]["from_agent"] == "amy"
         assert [(a["agent"], a["ended_reason"]) for a in body["assignments"]] == [("amy", "transferred")]
         assert (await bob.post(client.make_url(f"/agent/api/handoffs/{hid}/accept"), json={})).status == 200
-    assert HandoffRepository(engine).get(hid).agent_username == "bob"
+    taken = HandoffRepository(engine).get(hid)
+    # Answered once, by Amy: the dashboard's speed of answer is the customer's first wait.
+    assert taken.agent_username == "bob" and taken.accepted_at == answered
 
 
 async def test_transfer_to_a_named_agent_and_the_checks_on_whom(client, engine):
     hid = await accepted_by(client, "amy", "c-agent")
+    answered = HandoffRepository(engine).get(hid).accepted_at
     await login(client, "amy")
     for target, status in (("nobody", 400), ("eve", 400), ("amy", 400), ("cat", 400)):  # cat is offline
         r = await client.post(f"/agent/api/handoffs/{hid}/transfer", json={"agent": target, "note": "n"})
@@ -118,6 +122,7 @@ async def test_transfer_to_a_named_agent_and_the_checks_on_whom(client, engine):
     assert {a["username"] for a in targets["agents"]} == {"bob", "sue"} and "billing" in targets["skill_groups"]
     r = await client.post(f"/agent/api/handoffs/{hid}/transfer", json={"agent": "bob", "note": "he knows routers"})
     assert r.status == 200 and (await r.json())["handoff"]["agent"] == "bob"
+    assert HandoffRepository(engine).get(hid).accepted_at == answered  # the first answer stays the answer
     assert (await client.get(f"/agent/api/handoffs/{hid}")).status == 404
     async with as_staff(client, "bob") as bob:
         opened = await (await bob.get(client.make_url(f"/agent/api/handoffs/{hid}"))).json()

@@ -130,8 +130,8 @@ class MoveRepository:
         values: Dict[str, Any] = {"agent_username": to_agent, "status": "active" if to_agent else "queued"}
         if to_skill_group:
             values["skill_group"] = to_skill_group
-        if to_agent:
-            values["accepted_at"] = now
+        # accepted_at stays the first answer: speed of answer is the customer's first wait,
+        # handle time the whole time with agents (docs/dashboard.md).
         saved_note = None
         with self.engine.begin() as conn:
             taken = conn.execute(

@@ -146,7 +146,8 @@ class RoutingRepository:
             now = _now()
             taken = conn.execute(
                 handoffs.update().where(handoffs.c.id == handoff_id, handoffs.c.status == "queued")
-                .values(status="active", agent_username=username, accepted_at=now)
+                # A chat transferred back to a queue keeps its first answer's time.
+                .values(status="active", agent_username=username, accepted_at=sa.func.coalesce(handoffs.c.accepted_at, now))
             ).rowcount
             if not taken:
                 return None

@@ -341,7 +341,9 @@ class HandoffRepository:
             result = conn.execute(
                 handoffs.update()
                 .where(handoffs.c.id == handoff_id, handoffs.c.status == "queued")
-                .values(status="active", agent_username=agent_username, accepted_at=now)
+                # A chat transferred back to a queue keeps its first answer's time.
+                .values(status="active", agent_username=agent_username,
+                        accepted_at=sa.func.coalesce(handoffs.c.accepted_at, now))
             )
             if result.rowcount:
                 conn.execute(handoff_assignments.insert().values(
