@@ -109,7 +109,7 @@ async def create_ticket(request: web.Request) -> web.Response:
         raise bad_request("invalid_message", "A message needs its text.")
     ticket = await asyncio.to_thread(request.app[TICKETS].create, kind, conversation_id, language, skill_group, **fields)
     await request.app[DESK].publish_ticket(ticket)
-    return web.json_response({"ticket": ticket.as_json()}, status=201)
+    return web.json_response({"ticket": await asyncio.to_thread(ticket.as_json)}, status=201)
 
 
 def create_api_app(desk: HandoffDesk, service_token: str, tickets: TicketRepository) -> web.Application:

@@ -125,6 +125,8 @@ async def test_callback_and_message_tickets_for_the_agents_of_their_team(client,
     listed = (await (await client.get("/agent/api/tickets")).json())["tickets"]
     assert [t["kind"] for t in listed] == ["callback"]
     r = await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={})
+    assert r.status == 400 and (await r.json())["error"]["code"] == "reason_required"  # a reveal says why
+    r = await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={"reason": "calling back"})
     assert (await r.json())["phone"] == "13800138000" and r.headers["Cache-Control"] == "no-store"
     done = await client.post(f"/agent/api/tickets/{ticket['id']}/done", json={})
     assert (await done.json())["ticket"]["status"] == "done" and (await done.json())["ticket"]["done_by"] == "amy"
@@ -135,7 +137,40 @@ async def test_callback_and_message_tickets_for_the_agents_of_their_team(client,
     await login(client, "bob")  # technical: sees the message, not the callback
     listed = (await (await client.get("/agent/api/tickets")).json())["tickets"]
     assert [(t["kind"], t["message"]) for t in listed] == [("message", "<b>my router</b> blinks red")]
-    assert (await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={})).status == 404
+    assert (await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={"reason": "curious"})).status == 404
+
+
+async def test_personal_data_in_a_message_is_masked_and_revealed_with_a_reason_on_record(client, engine):
+    from handoff_service.audit import storage as audit
+    from tests.test_audit import events
+
+    message = {"conversation_id": "c-pd", "kind": "message", "language": "en", "skill_group": "technical",
+               "message": "<i>call</i> me on 13800138000 or mail li.lei@example.com"}
+    created = await client.post("/api/tickets", json=message, headers=SERVICE)
+    assert "13800138000" not in await created.text()  # not even in the service API's answer
+    ticket_id = (await created.json())["ticket"]["id"]
+
+    await login(client, "bob")  # technical
+    [listed] = (await (await client.get("/agent/api/tickets")).json())["tickets"]
+    assert listed["message"] == "<i>call</i> me on •••••••8000 or mail l•••@example.com"
+    assert [s.get("kind") for s in listed["message_segments"]] == [None, "phone", None, "email"]
+    assert "".join(s["text"] for s in listed["message_segments"]) == listed["message"]
+    path = f"/agent/api/tickets/{ticket_id}/reveal"
+    for bad in ({"span": 0}, {"span": "0", "reason": "to call"}, {"span": True, "reason": "to call"},
+                {"span": 0, "reason": "x" * 201}):
+        assert (await client.post(path, json=bad)).status == 400
+    assert (await client.post(path, json={"span": 2, "reason": "to call"})).status == 404
+    r = await client.post(path, json={"span": 1, "reason": "mail the answer"})
+    assert (await r.json())["value"] == "li.lei@example.com" and r.headers["Cache-Control"] == "no-store"
+    r = await client.post(path, json={"span": 0, "reason": "to call"})
+    assert (await r.json())["value"] == "13800138000"
+    revealed = events(engine, action=audit.PERSONAL_DATA_REVEALED)
+    assert [(e.actor, e.target_type, e.detail) for e in revealed] == [
+        ("bob", "ticket", {"field": "phone", "shown_as": "•••••••8000", "reason": "to call"}),
+        ("bob", "ticket", {"field": "email", "shown_as": "l•••@example.com", "reason": "mail the answer"})]
+    await client.post("/logout", allow_redirects=False)
+    await login(client, "amy")  # billing: not hers to read
+    assert (await client.post(path, json={"span": 0, "reason": "to call"})).status == 404
 
 
 # --- channels (#10): the customer's earlier conversations on every channel ---
