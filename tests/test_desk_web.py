@@ -198,3 +198,44 @@ async def test_the_customer_history_is_read_by_those_who_may_see_the_handoff(cli
     assert (await client.get("/agent/api/handoffs/abc/customer-history")).status == 404
     await client.post("/logout", allow_redirects=False)
     assert (await client.get(f"/agent/api/handoffs/{billing['handoff']['id']}/customer-history")).status in (401, 302)
+
+
+async def test_a_queued_customer_who_closed_the_chat_and_stays_away_has_abandoned(settings, engine):  # noqa: F811
+    """The web chat channel says when a conversation's last socket went away and when one
+    came back (POST /api/presence); away longer than the grace period while queued is
+    abandoned, a reload within it is nothing."""
+    import asyncio
+    import time
+
+    fast = settings.with_overrides(desk_abandon_grace_seconds=0.3)
+    async with browser_client(create_app(fast), fast) as client:
+        for conversation in ("c-reload", "c-gone", "c-served"):
+            await handoff(client, conversation, skill_group="billing")
+
+        async def presence(conversation, present, headers=SERVICE):
+            return await client.post("/api/presence", json={"conversation_id": conversation, "present": present},
+                                     headers=headers)
+
+        assert (await presence("c-gone", False, headers={})).status == 401
+        assert (await presence("c-gone", "no")).status == 400
+        assert (await presence("", False)).status == 400
+        # A reload: the old socket goes, the new one comes, well within the grace period.
+        assert (await presence("c-reload", False)).status == 200
+        assert (await presence("c-reload", True)).status == 200
+        await presence("c-served", False)  # gone, but an agent takes the chat meanwhile
+        StaffRepository(engine).upsert("amy", "Agent Amy", PASSWORD, ["agent"])
+        RoutingRepository(engine).set_agent("amy", skills=["billing"])
+        RoutingRepository(engine).claim(HandoffRepository(engine).open_for("c-served").id, "amy")
+        await login(client, "amy")
+        await presence("c-gone", False)  # the last to leave: its grace period ends after the others'
+        repository = HandoffRepository(engine)
+        deadline = time.monotonic() + 10
+        while repository.open_for("c-gone") is not None:
+            assert time.monotonic() < deadline, "the customer who left is still queued"
+            await asyncio.sleep(0.05)
+        [gone] = repository.list(statuses=("abandoned",))
+        assert gone.conversation_id == "c-gone" and gone.abandoned_at is not None
+        listed = {h["conversation_id"]: h for h in (await (await client.get("/agent/api/handoffs")).json())["handoffs"]}
+        assert "c-gone" not in listed  # out of the agents' queues
+        assert repository.open_for("c-reload").status == "queued"  # came back in time
+        assert repository.open_for("c-served").status == "active"  # an agent has it: not abandoned
