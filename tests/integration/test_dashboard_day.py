@@ -60,7 +60,10 @@ def test_a_scripted_day_through_the_real_processes_shows_in_the_history(stack, a
         # Earlier tests may leave chats waiting: closed now, before the day is measured.
         for handoff in supervisor.get("/agent/api/handoffs").json()["handoffs"]:
             if handoff["status"] == "queued":
-                assert supervisor.post(f"/agent/api/handoffs/{handoff['id']}/close").status_code == 200
+                closed = supervisor.post(f"/agent/api/handoffs/{handoff['id']}/close")
+                # 409: it left the queue meanwhile (its customer closed the chat long enough: abandoned).
+                assert closed.status_code == 200 or (closed.status_code == 409 and supervisor.get(
+                    f"/agent/api/handoffs/{handoff['id']}").json()["handoff"]["status"] in ("abandoned", "cancelled"))
         before = counts(history(supervisor))
 
         def customer():
