@@ -202,6 +202,9 @@ class Settings:
     desk_long_wait_seconds: float = 600.0
     # The handle time assumed for a skill group that has no closed chat yet.
     desk_default_handle_seconds: float = 300.0
+    # A queued web chat customer who closed the chat and is not back within this long
+    # (a reload is) has abandoned the queue.
+    desk_abandon_grace_seconds: float = 60.0
     # --- accounts (#9) ---
     # Where customer accounts live: "" = the app database; else the base URL of a CRM /
     # billing service speaking actions/accounts/http.py's protocol (the stand-in does).
@@ -279,6 +282,7 @@ class Settings:
             desk_timezone=env.get("DESK_TIMEZONE") or "Asia/Shanghai",
             desk_long_wait_seconds=_seconds(env, "DESK_LONG_WAIT_SECONDS", 600.0),
             desk_default_handle_seconds=_seconds(env, "DESK_DEFAULT_HANDLE_SECONDS", 300.0),
+            desk_abandon_grace_seconds=_seconds(env, "DESK_ABANDON_GRACE_SECONDS", 60.0),
             # --- accounts (#9) ---
             accounts_backend_url=(env.get("ACCOUNTS_BACKEND_URL") or "").rstrip("/"),
             accounts_backend_token=env.get("ACCOUNTS_BACKEND_TOKEN") or None,

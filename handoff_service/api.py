@@ -10,6 +10,7 @@ from bot.privacy import phone_candidates
 from bot.settings import SUPPORTED_LANGUAGES
 from handoff_service.auth import TOKEN_AUTHENTICATED
 from handoff_service.desk import HandoffDesk
+from handoff_service.desk.presence import CustomerPresence
 from handoff_service.desk.storage import SKILL_GROUPS
 from handoff_service.desk.tickets import KINDS, TicketRepository
 from handoff_service.web_errors import bad_request, json_error, read_json_object
@@ -17,6 +18,7 @@ from handoff_service.web_errors import bad_request, json_error, read_json_object
 DESK = web.AppKey("desk", HandoffDesk)
 TICKETS = web.AppKey("tickets", TicketRepository)
 SERVICE_TOKEN = web.AppKey("service_token", str)
+PRESENCE = web.AppKey("presence", CustomerPresence)
 
 
 @web.middleware
@@ -109,16 +111,35 @@ async def create_ticket(request: web.Request) -> web.Response:
         raise bad_request("invalid_message", "A message needs its text.")
     ticket = await asyncio.to_thread(request.app[TICKETS].create, kind, conversation_id, language, skill_group, **fields)
     await request.app[DESK].publish_ticket(ticket)
-    return web.json_response({"ticket": ticket.as_json()}, status=201)
+    return web.json_response({"ticket": await asyncio.to_thread(ticket.as_json)}, status=201)
 
 
-def create_api_app(desk: HandoffDesk, service_token: str, tickets: TicketRepository) -> web.Application:
+async def customer_presence(request: web.Request) -> web.Response:
+    """The web chat channel: a conversation's last socket went away, or one came back
+    (desk/presence.py: a queued customer away too long has abandoned the queue)."""
+    data = await read_json_object(request)
+    conversation_id = _conversation_id(data)
+    present = data.get("present")
+    if not isinstance(present, bool):
+        raise bad_request("invalid_present", "present must be true or false.")
+    presence = request.app[PRESENCE]
+    if present:
+        presence.back(conversation_id)
+    else:
+        presence.left(conversation_id)
+    return web.json_response({"ok": True})
+
+
+def create_api_app(desk: HandoffDesk, service_token: str, tickets: TicketRepository,
+                   presence: CustomerPresence) -> web.Application:
     app = web.Application(middlewares=[service_token_middleware])
     app[TICKETS] = tickets
+    app[PRESENCE] = presence
     app[TOKEN_AUTHENTICATED] = True  # not a browser: no Origin to check
     app[DESK] = desk
     app[SERVICE_TOKEN] = service_token
     app.router.add_post("/handoffs", create_handoff)
     app.router.add_post("/handoffs/rating", rate_handoff)
     app.router.add_post("/tickets", create_ticket)
+    app.router.add_post("/presence", customer_presence)
     return app

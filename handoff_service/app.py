@@ -44,6 +44,7 @@ from handoff_service.identities.history import CustomerHistory
 from handoff_service.identities.linker import IdentityLinker
 from handoff_service.identities.storage import IdentityRepository
 from handoff_service.desk.hours import BusinessHours
+from handoff_service.desk.presence import CustomerPresence
 from handoff_service.desk.storage import HandoffRepository
 from handoff_service.desk.stream import QueueStreamHandler
 from handoff_service.desk.tickets import TicketRepository
@@ -166,7 +167,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/widget.js", embed.widget_script)
 
     tickets = TicketRepository(engine, settings.session_secret)
-    service_api = create_api_app(desk, settings.service_token, tickets)
+    presence = CustomerPresence(desk, settings.desk_abandon_grace_seconds)  # desk (#7): closed the chat while queued
+    service_api = create_api_app(desk, settings.service_token, tickets, presence)
     install_service_typing(service_api)  # console tools: the customer's typing, from the chat channel
     app.add_subapp("/api/", service_api)
     console = create_console_app(desk, handoffs, transcripts, hub, PersonalData(AccountRepository(engine)), tickets)
@@ -218,6 +220,7 @@ def create_app(settings: Settings) -> web.Application:
         await asyncio.gather(*app[BACKGROUND], return_exceptions=True)
         await consumer.wakeup.stop()
         await asyncio.to_thread(knowledge_base.stop)
+        await presence.stop()
         await desk.stop()
         await hub.close_all()
         await rasa.close()

@@ -125,6 +125,8 @@ async def test_callback_and_message_tickets_for_the_agents_of_their_team(client,
     listed = (await (await client.get("/agent/api/tickets")).json())["tickets"]
     assert [t["kind"] for t in listed] == ["callback"]
     r = await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={})
+    assert r.status == 400 and (await r.json())["error"]["code"] == "reason_required"  # a reveal says why
+    r = await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={"reason": "calling back"})
     assert (await r.json())["phone"] == "13800138000" and r.headers["Cache-Control"] == "no-store"
     done = await client.post(f"/agent/api/tickets/{ticket['id']}/done", json={})
     assert (await done.json())["ticket"]["status"] == "done" and (await done.json())["ticket"]["done_by"] == "amy"
@@ -135,7 +137,40 @@ async def test_callback_and_message_tickets_for_the_agents_of_their_team(client,
     await login(client, "bob")  # technical: sees the message, not the callback
     listed = (await (await client.get("/agent/api/tickets")).json())["tickets"]
     assert [(t["kind"], t["message"]) for t in listed] == [("message", "<b>my router</b> blinks red")]
-    assert (await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={})).status == 404
+    assert (await client.post(f"/agent/api/tickets/{ticket['id']}/phone", json={"reason": "curious"})).status == 404
+
+
+async def test_personal_data_in_a_message_is_masked_and_revealed_with_a_reason_on_record(client, engine):
+    from handoff_service.audit import storage as audit
+    from tests.test_audit import events
+
+    message = {"conversation_id": "c-pd", "kind": "message", "language": "en", "skill_group": "technical",
+               "message": "<i>call</i> me on 13800138000 or mail li.lei@example.com"}
+    created = await client.post("/api/tickets", json=message, headers=SERVICE)
+    assert "13800138000" not in await created.text()  # not even in the service API's answer
+    ticket_id = (await created.json())["ticket"]["id"]
+
+    await login(client, "bob")  # technical
+    [listed] = (await (await client.get("/agent/api/tickets")).json())["tickets"]
+    assert listed["message"] == "<i>call</i> me on •••••••8000 or mail l•••@example.com"
+    assert [s.get("kind") for s in listed["message_segments"]] == [None, "phone", None, "email"]
+    assert "".join(s["text"] for s in listed["message_segments"]) == listed["message"]
+    path = f"/agent/api/tickets/{ticket_id}/reveal"
+    for bad in ({"span": 0}, {"span": "0", "reason": "to call"}, {"span": True, "reason": "to call"},
+                {"span": 0, "reason": "x" * 201}):
+        assert (await client.post(path, json=bad)).status == 400
+    assert (await client.post(path, json={"span": 2, "reason": "to call"})).status == 404
+    r = await client.post(path, json={"span": 1, "reason": "mail the answer"})
+    assert (await r.json())["value"] == "li.lei@example.com" and r.headers["Cache-Control"] == "no-store"
+    r = await client.post(path, json={"span": 0, "reason": "to call"})
+    assert (await r.json())["value"] == "13800138000"
+    revealed = events(engine, action=audit.PERSONAL_DATA_REVEALED)
+    assert [(e.actor, e.target_type, e.detail) for e in revealed] == [
+        ("bob", "ticket", {"field": "phone", "shown_as": "•••••••8000", "reason": "to call"}),
+        ("bob", "ticket", {"field": "email", "shown_as": "l•••@example.com", "reason": "mail the answer"})]
+    await client.post("/logout", allow_redirects=False)
+    await login(client, "amy")  # billing: not hers to read
+    assert (await client.post(path, json={"span": 0, "reason": "to call"})).status == 404
 
 
 # --- channels (#10): the customer's earlier conversations on every channel ---
@@ -163,3 +198,44 @@ async def test_the_customer_history_is_read_by_those_who_may_see_the_handoff(cli
     assert (await client.get("/agent/api/handoffs/abc/customer-history")).status == 404
     await client.post("/logout", allow_redirects=False)
     assert (await client.get(f"/agent/api/handoffs/{billing['handoff']['id']}/customer-history")).status in (401, 302)
+
+
+async def test_a_queued_customer_who_closed_the_chat_and_stays_away_has_abandoned(settings, engine):  # noqa: F811
+    """The web chat channel says when a conversation's last socket went away and when one
+    came back (POST /api/presence); away longer than the grace period while queued is
+    abandoned, a reload within it is nothing."""
+    import asyncio
+    import time
+
+    fast = settings.with_overrides(desk_abandon_grace_seconds=0.3)
+    async with browser_client(create_app(fast), fast) as client:
+        for conversation in ("c-reload", "c-gone", "c-served"):
+            await handoff(client, conversation, skill_group="billing")
+
+        async def presence(conversation, present, headers=SERVICE):
+            return await client.post("/api/presence", json={"conversation_id": conversation, "present": present},
+                                     headers=headers)
+
+        assert (await presence("c-gone", False, headers={})).status == 401
+        assert (await presence("c-gone", "no")).status == 400
+        assert (await presence("", False)).status == 400
+        # A reload: the old socket goes, the new one comes, well within the grace period.
+        assert (await presence("c-reload", False)).status == 200
+        assert (await presence("c-reload", True)).status == 200
+        await presence("c-served", False)  # gone, but an agent takes the chat meanwhile
+        StaffRepository(engine).upsert("amy", "Agent Amy", PASSWORD, ["agent"])
+        RoutingRepository(engine).set_agent("amy", skills=["billing"])
+        RoutingRepository(engine).claim(HandoffRepository(engine).open_for("c-served").id, "amy")
+        await login(client, "amy")
+        await presence("c-gone", False)  # the last to leave: its grace period ends after the others'
+        repository = HandoffRepository(engine)
+        deadline = time.monotonic() + 10
+        while repository.open_for("c-gone") is not None:
+            assert time.monotonic() < deadline, "the customer who left is still queued"
+            await asyncio.sleep(0.05)
+        [gone] = repository.list(statuses=("abandoned",))
+        assert gone.conversation_id == "c-gone" and gone.abandoned_at is not None
+        listed = {h["conversation_id"]: h for h in (await (await client.get("/agent/api/handoffs")).json())["handoffs"]}
+        assert "c-gone" not in listed  # out of the agents' queues
+        assert repository.open_for("c-reload").status == "queued"  # came back in time
+        assert repository.open_for("c-served").status == "active"  # an agent has it: not abandoned

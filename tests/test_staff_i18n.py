@@ -23,6 +23,9 @@ SHOWN_FROM_CODE = [
     "Say why you need it (at least 3 characters); it is recorded.",
     # privacy (#14): the transcript's reveal (handoff_service/console/transcript_reveal.py)
     "No such line.", "No such masked value in this line.", "span must be the number of a masked value in the line.",
+    # desk (#7): tickets and the reveal of what is in their message (handoff_service/console/handlers.py)
+    "No such ticket.", "This ticket has no number that can be read.", "No such masked value in this message.",
+    "span must be the number of a masked value in the message.",
 ]
 
 

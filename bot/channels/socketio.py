@@ -58,6 +58,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.history import ConversationHistory
+from bot.channels.presence import PresenceRelay
 from bot.channels.typing import TYPING_EVENT, TypingRelay
 from bot.quiet_errors import note_conversation
 from bot.settings import Settings
@@ -235,6 +236,8 @@ class SocketIOInput(RasaSocketIOInput):
         channel.max_message_chars = settings.max_message_chars
         # Typing indicators between the page and the agent console (bot/channels/typing.py).
         channel.typing_relay = TypingRelay(settings.web_url, settings.service_token, settings.rasa_token)
+        # Whether a customer still has the chat open (desk #7: abandoned after a grace period).
+        channel.presence_relay = PresenceRelay(settings.web_url, settings.service_token)
         return channel
 
     def get_output_channel(self) -> Optional[SocketIOOutput]:
@@ -263,6 +266,7 @@ class SocketIOInput(RasaSocketIOInput):
             return response.json({"status": "ok"})
 
         typing_relay = getattr(self, "typing_relay", None) or TypingRelay("", None, None)
+        presence = getattr(self, "presence_relay", None) or PresenceRelay("", None)
 
         @blueprint.route("/typing", methods=["POST"])
         async def agent_typing(request):
@@ -323,10 +327,15 @@ class SocketIOInput(RasaSocketIOInput):
                 room = extended_room(session_id) if extended else session_id
                 await sio.enter_room(sid, room, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            presence.joined(sid, session_id if self.session_persistence else sid)
             last_seq = data.get("last_seq") if extended else None
             if isinstance(last_seq, int) and not isinstance(last_seq, bool):
                 missed = self.history.since(session_id, last_seq)
                 await sio.emit("history", {"messages": missed}, room=sid, namespace=self.namespace)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text, reason: Any = None) -> None:
+            presence.disconnected(sid)  # the last socket of a conversation: the customer left
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Any = None) -> None:

@@ -9,6 +9,7 @@ import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 
 from bot.database import parse_row_id
+from bot.privacy import mask_value
 from bot.text_checks import TextRefused, check_text
 from handoff_service.audit import storage as audit
 from handoff_service.audit.recorder import record
@@ -275,25 +276,53 @@ async def list_tickets(request: web.Request) -> web.Response:
     status = request.query.get("status", "open")
     if status not in ("open", "done"):
         raise bad_request("bad_status", "status must be open or done.")
-    tickets = await asyncio.to_thread(request.app[TICKETS].list, status, await _my_skills(request))
-    return web.json_response({"tickets": [t.as_json() for t in tickets]})
+    skills = await _my_skills(request)
+    # as_json runs the privacy recogniser over each message: off the event loop, like the read.
+    tickets = await asyncio.to_thread(lambda: [t.as_json() for t in request.app[TICKETS].list(status, skills)])
+    return web.json_response({"tickets": tickets})
 
 
 async def ticket_done(request: web.Request) -> web.Response:
     await _visible_ticket(request)
     ticket = await asyncio.to_thread(request.app[TICKETS].done, _ticket_id(request), current_user(request).username)
     await request.app[DESK].publish_ticket(ticket)
-    return web.json_response({"ticket": ticket.as_json()})
+    return web.json_response({"ticket": await asyncio.to_thread(ticket.as_json)})
+
+
+def _not_stored(payload: dict) -> web.Response:
+    response = web.json_response(payload)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def ticket_phone(request: web.Request) -> web.Response:
-    """The clear number of a callback, for the agent who calls; recorded in the audit log."""
+    """The clear number of a callback, for the agent who calls, with a reason that goes
+    into the audit log (as every reveal of personal data)."""
+    reason = reveal_reason(await read_json_object(request))
     ticket = await _visible_ticket(request)
     phone = await asyncio.to_thread(request.app[TICKETS].phone, ticket.id)
     if not phone:
         raise not_found("This ticket has no number that can be read.")
     await record(request, current_user(request).username, audit.PERSONAL_DATA_REVEALED, "ticket", ticket.id,
-                 {"field": "phone", "shown_as": ticket.phone_masked, "reason": "callback"})
-    response = web.json_response({"phone": phone})
-    response.headers["Cache-Control"] = "no-store"
-    return response
+                 {"field": "phone", "shown_as": ticket.phone_masked, "reason": reason})
+    return _not_stored({"phone": phone})
+
+
+async def ticket_reveal(request: web.Request) -> web.Response:
+    """The clear value of one piece of personal data the customer typed into the message,
+    which the list shows masked: the span number from ``message_segments`` and a reason,
+    recorded in the audit log. The span is found again in the stored message."""
+    data = await read_json_object(request)
+    span = data.get("span")
+    if not isinstance(span, int) or isinstance(span, bool) or span < 0:
+        raise bad_request("bad_span", "span must be the number of a masked value in the message.")
+    reason = reveal_reason(data)
+    ticket = await _visible_ticket(request)
+    spans = await asyncio.to_thread(ticket.message_spans)
+    if span >= len(spans):
+        raise not_found("No such masked value in this message.")
+    found = spans[span]
+    value = ticket.message[found.start:found.end]
+    await record(request, current_user(request).username, audit.PERSONAL_DATA_REVEALED, "ticket", ticket.id,
+                 {"field": found.kind, "shown_as": mask_value(found.kind, value), "reason": reason})
+    return _not_stored({"ticket_id": ticket.id, "span": span, "kind": found.kind, "value": value})

@@ -48,6 +48,7 @@ def create_console_app(desk: HandoffDesk, handoffs: HandoffRepository, transcrip
     app.router.add_get("/api/tickets", handlers.list_tickets)
     app.router.add_post("/api/tickets/{ticket_id}/done", handlers.ticket_done)
     app.router.add_post("/api/tickets/{ticket_id}/phone", handlers.ticket_phone)
+    app.router.add_post("/api/tickets/{ticket_id}/reveal", handlers.ticket_reveal)
     app.router.add_static("/static/", HERE / "static")
     # --- channels (#10) ---
     app.router.add_get("/api/handoffs/{handoff_id}/customer-history", customer_history.customer_history)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 from typing import Any, Dict, Optional, Tuple
 
@@ -80,7 +81,8 @@ class HandoffDesk:
     async def publish_ticket(self, ticket: Any) -> None:
         """A callback or message ticket, new or done: to the consoles that work its skill group."""
         audience = await asyncio.to_thread(self.audience.of_skill_group, self.hub.usernames(), ticket.skill_group)
-        await self.hub.broadcast({"type": "ticket", "ticket": ticket.as_json()}, audience)
+        shown = await asyncio.to_thread(ticket.as_json)  # the privacy recogniser masks the message: off the loop
+        await self.hub.broadcast({"type": "ticket", "ticket": shown}, audience)
 
     async def request(self, conversation_id: str, reason: str, language: str, context: Dict[str, Any],
                       input_channel: Optional[str] = None, skill_group: str = "general", priority: int = 0,
@@ -182,6 +184,27 @@ class HandoffDesk:
                 await self.rasa.trigger_intent(conversation_id, then_intent)
             except RasaUnavailable:
                 logger.warning("could not confirm the cancelling of handoff %s", left.id)
+        await self.publish(left, handoff)
+        self.dispatch_soon()  # the others move up
+        return left
+
+    async def abandon_left(self, conversation_id: str, left_at: dt.datetime) -> Optional[Handoff]:
+        """The customer closed the chat while queued and did not come back in time
+        (``desk.presence``): ``abandoned``. The bot takes the conversation again, for
+        when they return; nothing is said (nobody is there to read it)."""
+        handoff = await asyncio.to_thread(self.handoffs.open_for, conversation_id)
+        if handoff is None or handoff.status != "queued" or handoff.created_at > left_at:
+            return None  # served, gone already, or asked for after they left (another tab)
+        left = await asyncio.to_thread(self.handoffs.leave_queue, handoff.id, "abandoned")
+        if left is None:
+            return None
+        self._told.pop(left.id, None)
+        logger.info("handoff %s abandoned: the customer closed the chat and did not come back", left.id)
+        try:
+            await self.rasa.append_events(
+                conversation_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}])
+        except RasaUnavailable:  # a new Rasa session (after the expiry) resumes it anyway
+            logger.warning("could not give abandoned handoff %s back to the bot", left.id)
         await self.publish(left, handoff)
         self.dispatch_soon()  # the others move up
         return left

@@ -2,7 +2,10 @@
 
 The phone number is kept encrypted (Fernet, with a key derived from SESSION_SECRET) and
 masked for display: the list and the logs show "•••••••8000"; the clear number is read
-only by an agent who asks for it (recorded in the audit log by the console).
+only by an agent who asks for it with a reason (recorded in the audit log by the console).
+Personal data the customer typed into the message (phone, e-mail, ID ...) is kept as
+typed, like a transcript line, and leaves masked, with ``message_segments`` numbering
+each masked value for a reveal on record (``POST /agent/api/tickets/{id}/reveal``).
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Engine
 
-from bot.privacy import mask_secrets, mask_value
+from bot.privacy import mask_secrets, mask_value, masked_segments, personal_spans
 from bot.text_checks import clean
 from handoff_service.desk.storage import desk_tickets
 from handoff_service.storage import _now
@@ -40,14 +43,23 @@ class Ticket:
     done_at: Optional[dt.datetime] = None
     done_by: Optional[str] = None
 
+    def message_spans(self) -> list:
+        """The personal data in the message, which staff see masked (see ``as_json``)."""
+        return personal_spans(self.message) if self.message else []
+
     def as_json(self) -> dict:
-        return {
+        """The ticket as staff pages get it: the phone and the personal data in the message masked."""
+        message, segments = masked_segments(self.message) if self.message else (self.message, [])
+        shown = {
             "id": self.id, "kind": self.kind, "conversation_id": self.conversation_id, "language": self.language,
             "skill_group": self.skill_group, "status": self.status, "phone": self.phone_masked,
-            "preferred_time": self.preferred_time, "message": self.message, "customer_ref": self.customer_ref,
+            "preferred_time": self.preferred_time, "message": message, "customer_ref": self.customer_ref,
             "created_at": self.created_at.isoformat() + "Z",
             "done_at": self.done_at.isoformat() + "Z" if self.done_at else None, "done_by": self.done_by,
         }
+        if segments:
+            shown["message_segments"] = segments
+        return shown
 
 
 class TicketRepository:

@@ -113,6 +113,9 @@ class Stack:
         env["CUSTOMER_JWT_SECRET"] = stack.customer_jwt_secret = uuid.uuid4().hex * 2
         # The demo pages, as `make run` has them (/demo/: signed-in customers, the texts sent).
         env["DEMO_PAGES"] = "on"
+        # A queued customer who closed the chat is abandoned after this (desk #7; 60 s in
+        # production): short enough to watch, far longer than a page's reconnect.
+        env["DESK_ABANDON_GRACE_SECONDS"] = "5"
         commands = launcher.process_commands(settings, model)
         commands["platforms"] = standin_command(stack.channel_env)
         stack.extra_health["platforms"] = stack.channel_env["WECHAT_API_BASE_URL"] + "/healthz"

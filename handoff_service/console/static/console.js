@@ -624,6 +624,7 @@
 
   /** Events sent while we were disconnected are gone: re-fetch the state. */
   function resync() {
+    notify('resync');
     loadQueue();
     if (state.current) openHandoff(state.current.id);
   }
@@ -687,7 +688,7 @@
   // ---- Hooks for the console's tools (console_tools.js) -------------------
   // Events: 'open' (a conversation shown), 'handoff' (one changed), 'line' (a transcript
   // line arrived, any conversation), 'message' (any websocket message), 'queue' (the queue
-  // was drawn), 'sent' (a reply went out).
+  // was drawn), 'sent' (a reply went out), 'resync' (the feed (re)connected: fetch again).
   var listeners = {};
   function notify(event, value) {
     (listeners[event] || []).forEach(function (fn) {
@@ -696,7 +697,7 @@
   }
   window.AgentConsole = {
     t: t, api: api, request: request, make: make, showError: showError, clearError: clearError,
-    username: CONFIG.username,
+    username: CONFIG.username, runAction: runAction, parseIso: parseIso,
     on: function (event, fn) { (listeners[event] = listeners[event] || []).push(fn); },
     current: function () { return state.current && !state.current.loading ? state.current : null; },
     replyInput: el.replyInput,

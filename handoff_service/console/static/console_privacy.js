@@ -8,7 +8,8 @@
  * the chat shows it masked again). The same form serves the context panel's phone.
  *
  * console.js calls ConsolePrivacy.init({api, t, runAction}) and, for a line with
- * segments, ConsolePrivacy.lineText(line, handoffId). All text goes in as textContent.
+ * segments, ConsolePrivacy.lineText(line, handoffId); console_tickets.js shows a ticket's
+ * message with segmentsText. All text goes in as textContent.
  */
 (function () {
   'use strict';
@@ -58,15 +59,18 @@
     return form;
   }
 
-  /** One masked value of a line, with its Reveal button. */
-  function maskedValue(line, segment, handoffId) {
+  /**
+   * One masked value with its Reveal button: `reveal(reason)` asks the server (which
+   * records the reason) and resolves to the clear value. No button without `reveal`.
+   */
+  function maskedValue(segment, reveal) {
     var wrap = make('span', 'personal-data in-line');
     var value = make('span', 'masked', segment.text);
     value.setAttribute('data-testid', 'masked-value');
     value.setAttribute('data-kind', String(segment.kind || ''));
     value.title = t('Personal data, masked');
     wrap.appendChild(value);
-    if (handoffId == null || !deps) return wrap;
+    if (!reveal || !deps) return wrap;
     var button = make('button', 'btn btn-secondary reveal-button', t('Reveal'));
     button.type = 'button';
     button.setAttribute('data-testid', 'reveal-span');
@@ -74,9 +78,7 @@
     button.addEventListener('click', function () {
       var form = askReason(wrap, button, function (reason) {
         deps.runAction(async function () {
-          var data = await deps.api('POST', '/handoffs/' + encodeURIComponent(handoffId) + '/lines/' +
-                                    encodeURIComponent(line.id) + '/reveal', { span: segment.span, reason: reason });
-          value.textContent = String(data.value);
+          value.textContent = String(await reveal(reason));
           value.className = 'revealed';
           value.removeAttribute('title');
           form.remove();
@@ -87,19 +89,34 @@
     return wrap;
   }
 
+  /**
+   * Text given as `segments` (plain parts and numbered masked values) in a `tag` element,
+   * each masked value revealable through `revealSpan(spanNumber, reason)` when given.
+   */
+  function segmentsText(tag, className, segments, revealSpan) {
+    var node = make(tag, className);
+    (segments || []).forEach(function (segment) {
+      if (segment && typeof segment.span === 'number') {
+        node.appendChild(maskedValue(segment, revealSpan && function (reason) { return revealSpan(segment.span, reason); }));
+      } else if (segment) node.appendChild(document.createTextNode(String(segment.text || '')));
+    });
+    return node;
+  }
+
   /** A line's text with each masked value revealable: a <p class="line-text">. */
   function lineText(line, handoffId) {
-    var p = make('p', 'line-text');
-    (line.segments || []).forEach(function (segment) {
-      if (segment && typeof segment.span === 'number') p.appendChild(maskedValue(line, segment, handoffId));
-      else if (segment) p.appendChild(document.createTextNode(String(segment.text || '')));
-    });
-    return p;
+    var reveal = handoffId == null ? null : async function (span, reason) {
+      var data = await deps.api('POST', '/handoffs/' + encodeURIComponent(handoffId) + '/lines/' +
+                                encodeURIComponent(line.id) + '/reveal', { span: span, reason: reason });
+      return data.value;
+    };
+    return segmentsText('p', 'line-text', line.segments, reveal);
   }
 
   window.ConsolePrivacy = {
     init: function (d) { deps = d; },
     askReason: askReason,
+    segmentsText: segmentsText,
     lineText: lineText
   };
 })();
