@@ -30,7 +30,8 @@ And its calls to the action server share one pooled HTTP session
 (``bot/action_endpoint.py``) instead of a new connection per call.
 
 And while an agent holds a chat, the customer's lines skip the NLU model
-(``bot/agent_chat.py``).
+(``bot/agent_chat.py``); and event classes are resolved by name once, not by walking
+Rasa's class tree for every stored event read back.
 """
 from __future__ import annotations
 
@@ -175,6 +176,35 @@ def validate_posted_events_with_one_validator() -> None:
     rasa.server.validate_events_in_request_body = validate_events_in_request_body
 
 
+def resolve_event_types_once() -> None:
+    """Rasa's ``Event.resolve_by_type`` with the answers remembered.
+
+    Every event read back from the tracker store is resolved by its type name, and Rasa
+    3.6.21 walks the whole ``Event`` class tree (``all_subclasses``, recursively) for each
+    one: a tenth of the event loop's time when 50 chats with agents wrote at once
+    (docs/desk.md). The same name gives the same class; a name not known yet is looked up
+    as before (and remembered once found), so event classes defined later still resolve.
+    """
+    from rasa.shared.core.events import Event
+
+    if getattr(Event.resolve_by_type, "remembers", False):
+        return
+    resolve = Event.resolve_by_type
+    known: dict = {}
+
+    def resolve_by_type(type_name: str, default: Optional[type] = None) -> Optional[type]:
+        found = known.get(type_name)
+        if found is not None:
+            return found
+        found = resolve(type_name, default)  # Rasa's own answer: the class, None, the default, or ValueError
+        if found is not None and found is not default:
+            known[type_name] = found
+        return found
+
+    resolve_by_type.remembers = True
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     token = os.environ.get("RASA_TOKEN")
     if not token:
@@ -191,6 +221,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     validate_action_results_with_one_validator()
     validate_posted_events_with_one_validator()
     skip_understanding_while_an_agent_chats()
+    resolve_event_types_once()
     keep_action_connections_alive()
     quiet_errors()
     from bot.privacy import warm_up

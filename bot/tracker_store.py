@@ -120,9 +120,11 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's ``stream_events`` then ``save``: the new events published, then stored."""
-        mask_secrets_in_events(tracker.events, start=_loaded_count(tracker) or 0)
-        events = list(tracker.events)  # the tracker stays the loop's; the thread gets a copy
-        saving = asyncio.ensure_future(self._save_events(tracker.sender_id, events))
+        # The tracker stays the loop's; the thread gets a copy of the list. The new events
+        # are masked there too (the recogniser is the costliest step, ~1 ms a line): the
+        # conversation's lock is held until the save ends, so nothing reads them meanwhile.
+        events = list(tracker.events)
+        saving = asyncio.ensure_future(self._save_events(tracker.sender_id, events, _loaded_count(tracker) or 0))
         self._saving[tracker.sender_id] = saving
         try:
             await saving
@@ -132,10 +134,11 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         if tracker.events:
             setattr(tracker, LAST_LOADED_EVENT, tracker.events[-1])
 
-    async def _save_events(self, sender_id: Text, events: List[Event]) -> None:
+    async def _save_events(self, sender_id: Text, events: List[Event], new_from: int) -> None:
         if self.event_broker is None or isinstance(self.event_broker, SQLEventBroker):
-            await self._off_loop(self._save_turn, sender_id, events)
+            await self._off_loop(self._save_turn, sender_id, events, new_from)
         else:  # Rasa's Pika and Kafka producers publish from the event loop
+            await self._off_loop(mask_secrets_in_events, events, new_from)
             new_events = events[await self._off_loop(self._stored_count, sender_id):]
             await super()._stream_new_events(self.event_broker, new_events, sender_id)
             await self._off_loop(self._store, sender_id, new_events)
@@ -153,7 +156,8 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             return await super()._stream_new_events(event_broker, new_events, sender_id)
         await self._off_loop(self._publish, sender_id, new_events)
 
-    def _save_turn(self, sender_id: Text, events: List[Event]) -> None:
+    def _save_turn(self, sender_id: Text, events: List[Event], new_from: int = 0) -> None:
+        mask_secrets_in_events(events, start=new_from)
         with self._turn_writes:
             new_events = events[self._stored_count(sender_id):]
             if new_events:

@@ -160,3 +160,19 @@ def test_events_posted_to_rasas_api_are_still_validated():
         with pytest.raises(rasa.server.ErrorResponse) as raised:
             check(types.SimpleNamespace(json=bad))
         assert raised.value.status == 400 and "Failed to validate the events format" in raised.value.error_info["message"]
+
+
+def test_event_types_are_resolved_as_rasa_does():
+    from rasa.shared.core.events import Event, SlotSet, UserUttered
+
+    from bot.rasa_server import resolve_event_types_once
+
+    resolve_event_types_once()
+    assert Event.resolve_by_type("user") is UserUttered and Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    events = [UserUttered("你好", {"name": "greet", "confidence": 1.0}).as_dict(), SlotSet("a", 1).as_dict()]
+    assert [type(e) for e in map(Event.from_parameters, events)] == [UserUttered, SlotSet]

@@ -19,6 +19,13 @@ from bot.secret_prompts import SECRET_SLOTS
 SECRET_PROMPTS = {f"utter_ask_{slot}": kind for slot, kind in SECRET_SLOTS.items()}
 
 
+# A kept message's text is masked when it is read back (``since``: a returning page), not
+# when it is kept: the recogniser costs about a millisecond of the event loop a line, and
+# almost no message is ever read back. What is not masked yet carries the secret kind the
+# customer was answering (``_MASK_AS``; None for the bot's and agents' lines).
+_MASK_AS = "_mask_as"
+
+
 class _Conversation:
     __slots__ = ("last_seq", "messages", "secret_expected")
 
@@ -50,15 +57,15 @@ class ConversationHistory:
         repeat what a customer typed: secrets in it are masked too."""
         message = dict(message)
         if isinstance(message.get("text"), str):
-            message["text"] = mask_secrets(message["text"])
+            message[_MASK_AS] = None
         return self._record(conversation_id, message)
 
     def record_customer(self, conversation_id: str, text: str) -> int:
         """Keep what the customer wrote, its secrets masked (a bare number is one when
         it answers a secret prompt)."""
         conversation = self._get(conversation_id)
-        shown = mask_secrets(text, expecting=conversation.secret_expected)
-        return self._record(conversation_id, {"text": shown, "sender": "customer"})
+        return self._record(conversation_id, {"text": text, "sender": "customer",
+                                              _MASK_AS: conversation.secret_expected})
 
     def asked(self, conversation_id: str, response_name: str) -> None:
         """Note which response the bot sent last: after a secret prompt, the next answer
@@ -69,7 +76,11 @@ class ConversationHistory:
         conversation = self._conversations.get(conversation_id)
         if conversation is None:
             return []
-        return [dict(m) for m in conversation.messages if m["seq"] > seq]
+        missed = [m for m in conversation.messages if m["seq"] > seq]
+        for message in missed:
+            if _MASK_AS in message:  # masked once, in place
+                message["text"] = mask_secrets(message["text"], expecting=message.pop(_MASK_AS))
+        return [dict(m) for m in missed]
 
     def _record(self, conversation_id: str, message: Dict[str, Any]) -> int:
         conversation = self._get(conversation_id)
