@@ -84,8 +84,10 @@ BACKGROUND = web.AppKey("background_tasks", list)
 async def chat_page(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     # Demo mode (#9): the texts the demo sender "sent" for this conversation show beside the chat.
+    # Embedded (/widget.js): the sites whose page may hand it a signed-in customer's token.
     response = aiohttp_jinja2.render_template("chat.html", request, {"rasa_url": settings.public_rasa_url,
-                                                                      "demo_outbox": settings.demo_pages})
+                                                                      "demo_outbox": settings.demo_pages,
+                                                                      "embed_origins": settings.embed_origins})
     embed.allow_framing(response, settings)
     return response
 

@@ -25,8 +25,10 @@ async def test_only_listed_sites_may_frame_the_chat_page(settings, engine):  # n
     _, headers, _ = await _get(settings, engine, "/")
     assert "frame-ancestors 'self';" in headers["Content-Security-Policy"]
     listed = settings.with_overrides(embed_origins=("https://shop.example.com",))
-    _, headers, _ = await _get(listed, engine, "/")
+    _, headers, page = await _get(listed, engine, "/")
     assert "frame-ancestors 'self' https://shop.example.com;" in headers["Content-Security-Policy"]
+    # ...and only their pages may hand the chat a signed-in customer's token (chat.js checks).
+    assert 'data-embed-origins="https://shop.example.com"' in page
     # Staff pages are never framed, by anyone.
     _, headers, _ = await _get(listed, engine, "/login")
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]

@@ -334,3 +334,53 @@ def test_when_the_shared_record_is_unreachable_a_replica_still_handles_each_call
         engine.dispose()
     warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(warnings) == 1 and "m1" not in warnings[0].getMessage()
+
+
+# ---------------------------------------------------------------- media, in the customer's language
+class _SeenHere:
+    def __init__(self, channel):
+        self.seen = SeenOnce()
+
+    async def first_time(self, key):
+        return self.seen.first_time(key)
+
+
+def _media(kind: str, openid: str, msg_id: str) -> dict:
+    return {"ToUserName": "gh_test", "FromUserName": openid, "CreateTime": "1700000000", "MsgType": kind,
+            "MediaId": "m", "MsgId": msg_id}
+
+
+def test_the_answer_to_media_is_in_the_language_the_customer_last_wrote_in(monkeypatch):
+    from bot.channels.messaging import MEDIA_NOT_READ
+    from bot.channels.wecom import WeComOutput
+
+    (wechat,), (wecom,) = _replicas_of(_SeenHere, count=1)
+    sent = []
+
+    async def send_text_message(self, recipient_id, text, **kwargs):
+        sent.append((recipient_id, text))
+
+    monkeypatch.setattr(WeComOutput, "send_text_message", send_text_message)
+
+    async def scenario():
+        bot, answers = _Bot(), []
+        # WeChat: a picture from someone who wrote nothing yet; then after English; after
+        # traditional Chinese; and after a text whose script does not tell ("2", "你好").
+        script = [("o-new", None), ("o-en", "hello, my bill please"), ("o-en", None),
+                  ("o-hant", "查詢餘額"), ("o-hant", "2"), ("o-hant", "你好"), ("o-hant", None),
+                  ("o-hans", "查余额"), ("o-hans", None)]
+        for n, (openid, text) in enumerate(script):
+            message = _wechat_text(openid, f"7{n}", text) if text else _media("image", openid, f"7{n}")
+            answer = await wechat._handle(message, bot)
+            if text is None:
+                answers.append(answer.body.decode())
+        for n, (user, text) in enumerate([("wm-en", "hello"), ("wm-en", None), ("wm-new", None)]):
+            message = {"msgid": f"w{n}", "origin": 3, "open_kfid": "wk1", "external_userid": user}
+            message.update({"msgtype": "text", "text": {"content": text}} if text else {"msgtype": "voice"})
+            await wecom._handle(message, bot)
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert [next(lang for lang, text in MEDIA_NOT_READ.items() if text in a) for a in answers] == \
+        ["zh-Hans", "en", "zh-Hant", "zh-Hans"]
+    assert sent == [("wm-en@wk1", MEDIA_NOT_READ["en"]), ("wm-new@wk1", MEDIA_NOT_READ["zh-Hans"])]

@@ -14,6 +14,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import aiohttp
 
+from bot.nlu.language import detect_language
+
 logger = logging.getLogger(__name__)
 
 # Tencent's errcodes: the token is invalid or expired (get a new one and try again) ...
@@ -184,6 +186,32 @@ MEDIA_NOT_READ = {
 
 def media_not_read(language: str = "zh-Hans") -> str:
     return MEDIA_NOT_READ.get(language, MEDIA_NOT_READ["zh-Hans"])
+
+
+class CustomerLanguages:
+    """The language each customer last wrote in, for what the connector answers itself
+    (media it cannot read): the NLU's rule (``bot/nlu/language.py``), the script tells,
+    and text that does not ("2", "你好") keeps the language before. zh-Hans until a text
+    tells. This process's memory only: a customer whose texts reached another Rasa replica
+    is answered in zh-Hans there."""
+
+    DEFAULT = "zh-Hans"
+
+    def __init__(self, customers: int = 10_000):
+        self.customers = customers
+        self._language: "OrderedDict[str, str]" = OrderedDict()
+
+    def note(self, recipient_id: str, text: str) -> None:
+        language = detect_language(text or "")
+        if language:
+            self._language[recipient_id] = language
+        if recipient_id in self._language:
+            self._language.move_to_end(recipient_id)
+        while len(self._language) > self.customers:
+            self._language.popitem(last=False)
+
+    def of(self, recipient_id: str) -> str:
+        return self._language.get(recipient_id, self.DEFAULT)
 
 
 class ReplyWindow:

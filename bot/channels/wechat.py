@@ -18,7 +18,7 @@ Follows the published callback protocol:
   once, whichever Rasa replica it reaches: by ``MsgId``, or sender + ``CreateTime``
   for events (``bot/channels/callbacks_seen.py``).
 * Buttons become numbered options; pictures, voice, video and stickers get a polite
-  text. The sender id is the customer's ``openid``; the channel's name ``wechat``.
+  text, in the language the customer last wrote in (zh-Hans before any). The sender id is the customer's ``openid``; the channel's name ``wechat``.
 
 Configured in credentials.yml from ``WECHAT_*`` environment variables; with no token
 the channel answers 404 (not configured).
@@ -37,7 +37,7 @@ from sanic.request import Request
 
 from bot.channels import wechat_xml
 from bot.channels.messaging import (
-    NumberedOptions, PlatformApi, PlatformError, ReplyWindow, TextOnlyOutput, media_not_read,
+    CustomerLanguages, NumberedOptions, PlatformApi, PlatformError, ReplyWindow, TextOnlyOutput, media_not_read,
 )
 from bot.channels.callbacks_seen import CallbacksSeen, shared_callbacks_seen
 from bot.channels.offered_options import shared_offered_options
@@ -109,6 +109,7 @@ class WeChatInput(InputChannel):
         self.options = NumberedOptions(shared=offered if offered is not None else shared_offered_options(self.name()))
         # Shared by the Rasa replicas: a repeat reaching another one is still handled once.
         self.seen = seen or shared_callbacks_seen(self.name())
+        self.languages = CustomerLanguages()  # for the answer to media, in the customer's language
         self._background: set = set()
 
     def get_output_channel(self) -> OutputChannel:
@@ -184,9 +185,10 @@ class WeChatInput(InputChannel):
         if not openid or not await self.seen.first_time(key):
             return response.text("success")  # a repeat: the first one is being (or was) answered
         if kind in MEDIA_TYPES:
-            return self._answer(message, media_not_read())
+            return self._answer(message, media_not_read(self.languages.of(openid)))
         if kind != "text":
             return response.text("success")  # events (subscribe, menu clicks …): nothing to say yet
+        self.languages.note(openid, message.get("Content", ""))
         try:
             text = check_customer_message(await self.options.resolve(openid, message.get("Content", "")))
         except TextRefused as refused:

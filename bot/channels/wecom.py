@@ -14,7 +14,7 @@ Follows the published protocol of WeCom's "微信客服" API:
 * Access token from ``/cgi-bin/gettoken`` (corp id + the customer-service secret),
   cached, renewed; busy / rate-limited calls retried (``bot/channels/messaging.py``).
 * Buttons become numbered options; pictures, voice, video, files and stickers get a
-  polite text. The sender id is ``<external_userid>@<open_kfid>`` (the reply must
+  polite text, in the language the customer last wrote in (zh-Hans before any). The sender id is ``<external_userid>@<open_kfid>`` (the reply must
   name both); the channel's name ``wecom``.
 
 Configured in credentials.yml from ``WECOM_*`` environment variables; with no token
@@ -34,7 +34,7 @@ from sanic.request import Request
 
 from bot.channels import wechat_xml
 from bot.channels.messaging import (
-    NumberedOptions, PlatformApi, PlatformError, TextOnlyOutput, media_not_read,
+    CustomerLanguages, NumberedOptions, PlatformApi, PlatformError, TextOnlyOutput, media_not_read,
 )
 from bot.channels.callbacks_seen import CallbacksSeen, shared_callbacks_seen
 from bot.channels.offered_options import shared_offered_options
@@ -100,6 +100,7 @@ class WeComInput(InputChannel):
         self.options = NumberedOptions(shared=offered if offered is not None else shared_offered_options(self.name()))
         # Shared by the Rasa replicas and kept across restarts (bot/channels/callbacks_seen.py).
         self.seen = seen or shared_callbacks_seen(self.name())
+        self.languages = CustomerLanguages()  # for the answer to media, in the customer's language
         self.cursors: Dict[str, str] = {}
         self._sync_lock = asyncio.Lock()
         self._background: set = set()
@@ -184,12 +185,14 @@ class WeComInput(InputChannel):
         output = WeComOutput(self.api, self.options)
         kind = message.get("msgtype")
         if kind in MEDIA_TYPES:
-            await output.send_text_message(sender, media_not_read())
+            await output.send_text_message(sender, media_not_read(self.languages.of(sender)))
             return
         if kind != "text":
             return  # events (enter_session …)
+        content = (message.get("text") or {}).get("content")
+        self.languages.note(sender, content if isinstance(content, str) else "")
         try:
-            text = check_customer_message(await self.options.resolve(sender, (message.get("text") or {}).get("content")))
+            text = check_customer_message(await self.options.resolve(sender, content))
         except TextRefused as refused:
             await output.send_text_message(sender, refused.reason)
             return

@@ -9,8 +9,10 @@
   'use strict';
 
   // A page whose customer is signed in on the host site keeps its own conversation.
+  // (Embedded with a token from the widget: customerScope() sets it once the token arrives.)
   var SESSION_SCOPE = document.body.getAttribute('data-session-scope');
   var SESSION_KEY = 'supportbot.session_id' + (SESSION_SCOPE ? ':' + SESSION_SCOPE : '');
+  var TOKEN_WAIT_MS = 5000;
   var LANG_KEY = 'supportbot.ui_lang';
   var TYPING_TIMEOUT_MS = 20000;
   var MAX_LEN = 2000;
@@ -480,6 +482,54 @@
     myTyping.idleTimer = setTimeout(stopMyTyping, MY_TYPING_IDLE_MS);
   }
 
+  // ---- A signed-in customer's token from the embedding page (/widget.js) ----
+  // Only from our parent window, only from an origin listed in CHAT_ALLOWED_ORIGINS; the
+  // widget sends it only to our origin. It lives in this page's memory, never in storage.
+  var EMBED_ORIGINS = (body.getAttribute('data-embed-origins') || '').split(' ').filter(Boolean);
+
+  function tokenFromParent(ev) {
+    if (ev.source !== window.parent || EMBED_ORIGINS.indexOf(ev.origin) < 0) return '';
+    var data = ev.data;
+    if (!data || data.type !== 'supportbot:token' || typeof data.token !== 'string') return '';
+    return data.token.length <= 4096 ? data.token : '';
+  }
+
+  /** The signed-in customer's own conversation (as the demo page's session scope): the
+   *  token's subject, read unverified; it names a storage key only, the bot checks the token. */
+  function customerScope(token) {
+    try {
+      var payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      var sub = JSON.parse(window.atob(payload + '==='.slice((payload.length + 3) % 4))).sub;
+      return /^[0-9]{1,12}$/.test(String(sub)) ? 'customer-' + sub : 'customer';
+    } catch (e) {
+      return 'customer';
+    }
+  }
+
+  /** Connect once the parent gave the token (or, if it never does, as a visitor). */
+  function connectWithParentsToken() {
+    var done = false;
+    function go(token) {
+      if (done) return;
+      done = true;
+      window.removeEventListener('message', onMessage);
+      clearTimeout(timer);
+      if (token) {
+        customerToken = token;
+        SESSION_KEY = 'supportbot.session_id:' + customerScope(token);
+      }
+      connect();
+    }
+    function onMessage(ev) {
+      var token = tokenFromParent(ev);
+      if (token) go(token);
+    }
+    window.addEventListener('message', onMessage);
+    var timer = setTimeout(function () { go(''); }, TOKEN_WAIT_MS);
+    // Carries nothing: any parent may hear it; only ours knows a token to answer with.
+    window.parent.postMessage({ type: 'supportbot:ready' }, '*');
+  }
+
   function init() {
     // Embedded by /widget.js: the host site says the language; Escape closes the widget.
     var params = new URLSearchParams(window.location.search);
@@ -502,7 +552,8 @@
     input.addEventListener('input', onInputTyping);
     applyLanguage();
     setStatus('connecting');
-    connect();
+    if (embedded && params.get('auth') === '1') connectWithParentsToken();
+    else connect();
   }
 
   init();

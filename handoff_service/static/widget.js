@@ -9,6 +9,14 @@
  * browser's language), data-position (right | left). The host site's origin must be
  * listed in CHAT_ALLOWED_ORIGINS, or the browser refuses to show the chat page framed.
  *
+ * A customer signed in on the host site: the host page gives the widget its signed token
+ * (the JWT of actions/accounts/identity.py), never in a URL (URLs land in logs):
+ *   window.SupportBot = { customerToken: '...' };   // before the script tag, or later:
+ *   window.SupportBot.setCustomerToken('...');        // (null: signed out)
+ * The chat page asks for it when it loads ('supportbot:ready'); the widget answers with a
+ * postMessage to our origin only, and the chat page takes it only from its parent on an
+ * origin listed in CHAT_ALLOWED_ORIGINS.
+ *
  * Styles are set through the CSSOM (element.style), which host pages' CSP allows,
  * and every text goes in through textContent / attributes only.
  */
@@ -34,6 +42,11 @@
     if (/hant|^zh-(tw|hk|mo)\b/.test(t)) return 'zh-Hant';
     return 'zh-Hans';
   }
+
+  // The host page's settings and API: window.SupportBot (set before or after this script).
+  var api = window.SupportBot && typeof window.SupportBot === 'object' ? window.SupportBot : {};
+  window.SupportBot = api;
+  var customerToken = typeof api.customerToken === 'string' ? api.customerToken : '';
 
   var lang = script.getAttribute('data-lang');
   if (!LABELS[lang]) lang = detectLang(navigator.language);
@@ -90,10 +103,15 @@
 
   var frame = null;  // created on first open: no connection until the customer wants to chat
 
+  function frameUrl() {
+    // auth=1 tells the chat page to wait for a token by message; the token itself is no part of the URL.
+    return ORIGIN + '/?embed=1&lang=' + encodeURIComponent(lang) + (customerToken ? '&auth=1' : '');
+  }
+
   function open() {
     if (!frame) {
       frame = document.createElement('iframe');
-      frame.src = ORIGIN + '/?embed=1&lang=' + encodeURIComponent(lang);
+      frame.src = frameUrl();
       frame.title = labels.title;
       frame.setAttribute('data-testid', 'supportbot-frame');
       css(frame, { border: '0', width: '100%', flex: '1 1 auto', display: 'block' });
@@ -117,8 +135,21 @@
   panel.addEventListener('keydown', function (ev) { if (ev.key === 'Escape') close(); });
   // Escape pressed inside the chat page (another origin) arrives as a message from it.
   window.addEventListener('message', function (ev) {
-    if (ev.origin === ORIGIN && ev.data && ev.data.type === 'supportbot:close' && !panel.hidden) close();
+    if (ev.origin !== ORIGIN || !ev.data) return;
+    if (ev.data.type === 'supportbot:close' && !panel.hidden) close();
+    // The chat page asks for the signed-in customer's token: to our origin only, to our frame only.
+    if (ev.data.type === 'supportbot:ready' && frame && ev.source === frame.contentWindow && customerToken) {
+      frame.contentWindow.postMessage({ type: 'supportbot:token', token: customerToken }, ORIGIN);
+    }
   });
+
+  /** The host page signed the customer in (a token) or out (null): the next chat is theirs. */
+  api.setCustomerToken = function (token) {
+    var next = typeof token === 'string' ? token : '';
+    if (next === customerToken) return;
+    customerToken = next;
+    if (frame) frame.src = frameUrl();  // an open chat starts again as (or without) the customer
+  };
 
   function mount() {
     document.body.appendChild(panel);

@@ -1,7 +1,9 @@
 """One customer, one history, as the agent sees it (channels #10): a customer verified on
 the web chat and later on Telegram (through Rasa's Telegram connector and the platform
 stand-in) is one person in the agent console, whose context panel lists the earlier web
-conversation with its channel and date and lets the agent read its transcript."""
+conversation with its channel and date and lets the agent read its transcript, with the
+personal data in it masked and revealed with a reason, as in the open chat (the server's
+rule and its audit record: tests/test_privacy_console.py)."""
 import pytest
 
 from tests.integration.test_browser import TIMEOUT, browser, login  # noqa: F401 - fixture
@@ -11,9 +13,10 @@ from tests.integration.test_staff_browser import staff_page  # noqa: F401 - fixt
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 WORDS = {  # the console's words for this, per staff language
-    "zh-Hans": dict(locale="zh-CN", earlier="以往对话", web="网页聊天", telegram="Telegram", messages="条消息"),
+    "zh-Hans": dict(locale="zh-CN", earlier="以往对话", web="网页聊天", telegram="Telegram", messages="条消息",
+                    reveal="显示"),
     "en": dict(locale="en-GB", earlier="Earlier conversations", web="Web chat", telegram="Telegram",
-               messages="messages"),
+               messages="messages", reveal="Reveal"),
 }
 
 
@@ -65,8 +68,20 @@ def test_the_console_shows_a_customers_web_conversation_beside_their_telegram_ch
         # Accepting redraws the panel: the transcript the agent opened stays open.
         page.get_by_test_id("accept-button").click()
         expect(page.get_by_test_id("close-button")).to_be_visible()
-        expect(page.locator(f'[data-testid="earlier-conversation"][data-conversation-id="{web.session_id}"] '
-                            '[data-testid="earlier-transcript"]')).to_be_visible()
+        transcript = page.locator(f'[data-testid="earlier-conversation"][data-conversation-id="{web.session_id}"] '
+                                  '[data-testid="earlier-transcript"]')
+        expect(transcript).to_be_visible()
+        # The phone number the customer typed on the web is masked there too; Reveal, with a reason.
+        typed = transcript.get_by_test_id("earlier-line").filter(has=page.get_by_test_id("masked-value"))
+        expect(typed).to_have_count(1)
+        expect(typed.get_by_test_id("masked-value")).to_have_text("•••••••8000")
+        expect(transcript).not_to_contain_text("13800138000")
+        expect(typed.get_by_test_id("reveal-span")).to_have_text(words["reveal"])
+        typed.get_by_test_id("reveal-span").click()
+        typed.get_by_test_id("reveal-reason").fill("customer asked for a call back")
+        typed.get_by_test_id("reveal-reason").press("Enter")
+        expect(typed).to_contain_text("13800138000")
+        expect(typed.get_by_test_id("reveal-span")).to_have_count(0)
     finally:
         if handoff_id is not None:
             agent_api.post(f"/agent/api/handoffs/{handoff_id}/accept")

@@ -1,6 +1,9 @@
 """The chat embedded in another site with the README's snippet, in a real browser: the
 site is served from another origin (another local port, listed in CHAT_ALLOWED_ORIGINS);
-a customer opens the launcher by keyboard, talks to the bot and to an agent."""
+a customer opens the launcher by keyboard, talks to the bot and to an agent. A site whose
+customer is signed in gives the widget the customer's token; a token from anyone else (a
+frame of another origin on the same page) is ignored."""
+import json
 import re
 import threading
 from functools import partial
@@ -11,33 +14,41 @@ from urllib.parse import urlsplit
 import pytest
 
 from bot.settings import PROJECT_ROOT
+from tests.integration.test_account_verification import accounts, login_token  # noqa: F401  (fixture)
+from tests.integration.test_accounts import LANGUAGES
 from tests.integration.test_browser import TIMEOUT, browser  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 README_SNIPPET = re.compile(r"<!-- embed-snippet -->\s*```html\s*(.*?)```", re.S)
+SIGNED_IN_SNIPPET = re.compile(r"<!-- embed-signed-in-snippet -->\s*```html\s*(.*?)```", re.S)
 DOCUMENTED_URL = "https://chat.example.com"
+DOCUMENTED_TOKEN = "TOKEN-FOR-THE-SIGNED-IN-CUSTOMER"
 
 
-def documented_snippet(web_url: str) -> str:
-    snippet = README_SNIPPET.search((PROJECT_ROOT / "README.md").read_text()).group(1)
+def documented_snippet(web_url: str, pattern=README_SNIPPET) -> str:
+    snippet = pattern.search((PROJECT_ROOT / "README.md").read_text()).group(1)
     assert DOCUMENTED_URL in snippet
     return snippet.replace(DOCUMENTED_URL, web_url)
+
+
+def page_html(body: str) -> str:
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Shop</title></head>"
+            "<body><h1>Our shop</h1><p>Products…</p>\n" + body + "\n</body></html>")
+
+
+def serve(directory: Path, port: int):
+    server = ThreadingHTTPServer(("127.0.0.1", port), partial(_QuietHandler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 @pytest.fixture
 def other_site(stack, tmp_path):
     """A shop's page on its own origin, with the chat snippet pasted in."""
-    web = stack.settings.web_url
-    (tmp_path / "index.html").write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Shop</title></head>"
-        "<body><h1>Our shop</h1><p>Products…</p>\n" + documented_snippet(web) + "\n</body></html>",
-        encoding="utf-8",
-    )
+    (tmp_path / "index.html").write_text(page_html(documented_snippet(stack.settings.web_url)), encoding="utf-8")
     origin = stack.settings.embed_origins[0]
-    port = urlsplit(origin).port
-    server = ThreadingHTTPServer(("127.0.0.1", port), partial(_QuietHandler, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(tmp_path, urlsplit(origin).port)  # tests may add pages to tmp_path
     yield origin
     server.shutdown()
     server.server_close()
@@ -106,6 +117,105 @@ def test_chat_embedded_on_another_origin_holds_a_conversation_with_a_handoff(
         expect(page.get_by_test_id("supportbot-panel")).to_be_hidden()
         expect(launcher).to_be_focused()
         expect(launcher).to_have_attribute("aria-expanded", "false")
+    finally:
+        context.close()
+    assert errors == []
+
+
+# ---------------------------------------------------------------- signed-in customers
+# A frame of another origin (an advert, say) on the shop's page, sending its own token to
+# every other frame on the page, as long as the page is open.
+FORGER = """<!DOCTYPE html><html><body><p data-testid="forged">0</p><script>
+var sent = 0;
+setInterval(function () {
+  for (var i = 0; i < parent.frames.length; i++) {
+    if (parent.frames[i] === window) continue;
+    parent.frames[i].postMessage({type: 'supportbot:token', token: %s}, '*');
+    document.querySelector('p').textContent = String(++sent);
+  }
+}, 20);
+</script></body></html>"""
+
+
+@pytest.fixture
+def forger(tmp_path_factory):
+    """The origin (not in CHAT_ALLOWED_ORIGINS) of a page that forges tokens; write_forger(token)."""
+    directory = tmp_path_factory.mktemp("forger")
+    server = serve(directory, 0)  # any free port
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    yield origin, lambda token: (directory / "ad.html").write_text(FORGER % json.dumps(token), encoding="utf-8")
+    server.shutdown()
+    server.server_close()
+
+
+def open_chat(page):
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("supportbot-launcher").click()
+    chat = page.frame_locator('[data-testid="supportbot-frame"]')
+    expect(chat.get_by_test_id("chat-input")).to_be_enabled()
+    return chat
+
+
+def ask(chat, text):
+    chat.get_by_test_id("chat-input").fill(text)
+    chat.get_by_test_id("chat-input").press("Enter")
+
+
+def test_a_customer_signed_in_on_the_embedding_site_is_recognised_and_no_other_frame_can_sign_in(
+        browser, stack, other_site, tmp_path, accounts, forger):  # noqa: F811
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT)
+    en, zh = LANGUAGES["en"], LANGUAGES["zh-Hans"]
+    customer = login_token(stack, accounts.verify(en["phone"], en["pin"]).id)
+    victim = login_token(stack, accounts.verify(zh["phone"], zh["pin"]).id)
+    forger_origin, write_forger = forger
+    write_forger(victim)
+    ad = f'<iframe src="{forger_origin}/ad.html" title="ad" data-testid="ad"></iframe>'
+    # The shop's page for a signed-in customer: README's snippet with the customer's token.
+    signed_in = documented_snippet(stack.settings.web_url, SIGNED_IN_SNIPPET)
+    assert DOCUMENTED_TOKEN in signed_in
+    (tmp_path / "account.html").write_text(page_html(ad + signed_in.replace(DOCUMENTED_TOKEN, customer)), encoding="utf-8")
+    # A page whose chat waits for a token its parent never gives, while the ad keeps sending one.
+    (tmp_path / "visitor.html").write_text(page_html(
+        ad + f'<iframe src="{stack.settings.web_url}/?embed=1&amp;auth=1&amp;lang=en" title="chat" '
+             'data-testid="supportbot-frame"></iframe>'), encoding="utf-8")
+
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="en-GB")
+    errors, requested = [], []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requested.append(r.url))
+    try:
+        page.goto(f"{other_site}/account.html")
+        chat = open_chat(page)
+        expect(page.frame_locator('[data-testid="ad"]').get_by_test_id("forged")).not_to_have_text("0")
+        ask(chat, en["balance_q"])
+        bot = chat.locator(".msg.msg-bot .msg-text")
+        expect(bot.last).to_contain_text(en["balance"])  # no phone number, no PIN asked
+        expect(bot.last).to_contain_text(en["name"])
+        expect(chat.locator(".msg.msg-bot .msg-text", has_text=en["asks_phone"])).to_have_count(0)
+        expect(chat.locator(".msg.msg-bot .msg-text", has_text=zh["name"])).to_have_count(0)
+        assert not any(customer in url or victim in url for url in requested)  # never in a URL
+
+        # Signed out on the shop: the chat starts again, as a visitor.
+        page.evaluate("window.SupportBot.setCustomerToken(null)")
+        expect(chat.locator(".msg.msg-bot")).to_have_count(0)
+        expect(chat.get_by_test_id("chat-input")).to_be_enabled()
+        ask(chat, en["balance_q"])
+        expect(bot.last).to_contain_text(en["asks_phone"])
+
+        # Only the ad offers a token (for 5 s, while the chat waits for its parent's): refused.
+        page.goto(f"{other_site}/visitor.html")
+        ad_frame = page.frame_locator('[data-testid="ad"]').get_by_test_id("forged")
+        expect(ad_frame).not_to_have_text("0")
+        chat = page.frame_locator('[data-testid="supportbot-frame"]')
+        expect(chat.get_by_test_id("chat-input")).to_be_enabled()
+        assert int(ad_frame.text_content()) > 10  # the chat heard many a forged token meanwhile
+        ask(chat, en["balance_q"])
+        expect(chat.locator(".msg.msg-bot .msg-text").last).to_contain_text(en["asks_phone"])
+        expect(chat.locator(".msg.msg-bot .msg-text", has_text=zh["name"])).to_have_count(0)
     finally:
         context.close()
     assert errors == []

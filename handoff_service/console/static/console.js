@@ -394,7 +394,8 @@
     return t('Customer');
   }
 
-  function buildLine(line) {
+  /** A transcript line; its masked values are revealed through handoff ``handoffId`` (default: the open chat). */
+  function buildLine(line, handoffId) {
     var actor = ['customer', 'bot', 'agent'].indexOf(line.actor) >= 0 ? line.actor : 'bot';
     var row = make('div', 'line actor-' + actor);
     row.setAttribute('data-testid', 'line');
@@ -423,7 +424,8 @@
       row.appendChild(text);
     } else if (line.segments && window.ConsolePrivacy) {
       // privacy (#14): personal data arrives masked; each value can be revealed with a reason.
-      row.appendChild(window.ConsolePrivacy.lineText(line, state.current ? state.current.id : null));
+      if (handoffId == null) handoffId = state.current ? state.current.id : null;
+      row.appendChild(window.ConsolePrivacy.lineText(line, handoffId));
     } else {
       row.appendChild(make('p', 'line-text', line.text || ''));
     }

@@ -8,6 +8,8 @@
  *
  * Security: every text goes in with textContent (bot lines through markdown.js, as in
  * the main transcript); the history is whatever the server allows this agent to see.
+ * Personal data arrives masked; Reveal (console_privacy.js) asks for a reason and POSTs
+ * /agent/api/handoffs/{this handoff}/lines/{line}/reveal (transcript_reveal.py).
  */
 (function () {
   'use strict';
@@ -76,7 +78,9 @@
     transcript.setAttribute('aria-label', t('Transcript'));
     if (!lines.length) transcript.appendChild(ui.make('p', 'placeholder', t('No messages kept.')));
     lines.forEach(function (line) {
-      var row = ui.buildLine(line);
+      // Masked values get Reveal buttons, as in the open chat: the server allows the lines of
+      // this customer's earlier conversations through this handoff, and records each reveal.
+      var row = ui.buildLine(line, handoffId);
       row.setAttribute('data-testid', 'earlier-line');  // not a line of the open chat
       transcript.appendChild(row);
     });
