@@ -43,6 +43,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.database import sqlite_write_ahead
 from bot.secret_prompts import mask_secrets_in_events
+from bot.stream_signal import StreamSignal
 
 # The last event a tracker had when it came from the database (all those were masked
 # when they were saved): only the events after it need the recogniser. Kept as the
@@ -89,6 +90,10 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # (Rasa's tracker API takes no lock) waits for them, so nobody reads a turn half saved
         # or, for a new conversation, starts its session a second time.
         self._saving: Dict[Text, "asyncio.Future[None]"] = {}
+        # One machine (SQLite stream): a datagram wakes the web service's consumer after each
+        # published turn, instead of its next poll (bot/stream_signal.py).
+        broker_url = getattr(getattr(self.event_broker, "engine", None), "url", None)
+        self._stream_signal = StreamSignal.for_stream(str(broker_url) if broker_url is not None else None)
 
     async def _off_loop(self, work: Callable[..., Any], *args: Any) -> Any:
         """Database work in a worker thread: while one conversation waits for its commit,
@@ -180,6 +185,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                 body = {"sender_id": sender_id, **event.as_dict()}
                 session.add(broker.SQLBrokerEvent(sender_id=sender_id, data=json.dumps(body)))
             session.commit()
+        self._stream_signal.written()
 
     def _store(self, sender_id: Text, new_events: List[Event]) -> None:
         """The rows Rasa's ``SQLTrackerStore.save`` writes for these events, one commit."""

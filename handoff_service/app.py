@@ -134,7 +134,7 @@ def create_app(settings: Settings) -> web.Application:
          IdentityLinker(IdentityRepository(engine), source.engine),  # channels (#10)
          summaries],
         SetAsideRepository(engine),
-        wakeup=wakeup_for(settings.rasa_events_db_url),
+        wakeup=wakeup_for(settings.rasa_events_db_url, settings.web_port),
     )
 
     app = web.Application(

@@ -5,8 +5,10 @@ writes, by polling it. Between a customer's line and the next poll it waits up t
 poll interval; that wait was most of the customer→console latency. On PostgreSQL a
 statement trigger on that table sends a NOTIFY and a listener thread here wakes the
 consumer at once; polling stays, less often, as the fallback for a notification lost
-while the listener reconnects. SQLite has nothing of the kind: there the consumer
-simply polls (:class:`PollingWakeup`).
+while the listener reconnects. SQLite (one machine) has nothing of the kind: there Rasa's
+tracker store sends an empty UDP datagram to this service's port on the loopback
+interface after each turn it publishes (``bot/stream_signal.py``), and
+:class:`DatagramWakeup` wakes the consumer; polling stays as the fallback.
 
 The trigger is created by whichever web service starts first (``CREATE OR REPLACE``,
 so several replicas may race harmlessly) once Rasa has created the table.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import select
+import socket
 import threading
 from typing import Optional
 
@@ -130,8 +133,73 @@ class PostgresWakeup(PollingWakeup):
             raw.close()
 
 
-def wakeup_for(url: str) -> PollingWakeup:
-    """Notifications where the stream's database has them, polling elsewhere."""
-    if sa.engine.make_url(url).get_backend_name() == "postgresql":
+class DatagramWakeup(PollingWakeup):
+    """Listens for Rasa's datagrams on loopback UDP ``port``; :meth:`wait` returns when one came.
+
+    Only the loopback interface: a datagram carries nothing and can only make the consumer
+    look at the stream sooner. If the port cannot be had, the consumer polls as before.
+    """
+
+    # Every path that writes to the stream signals; a poll this often bounds a missed one.
+    def __init__(self, port: int, host: str = "127.0.0.1", fallback_seconds: float = 1.0):
+        self.address = (host, port)
+        self.fallback_seconds = fallback_seconds
+        self.listening = False
+        self._written = asyncio.Event()
+        self._socket: Optional[socket.socket] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind(self.address)
+        except OSError as error:
+            sock.close()
+            logger.warning("event stream wake-up unavailable (%s); polling", type(error).__name__)
+            return
+        self._socket = sock
+        self._loop.add_reader(sock.fileno(), self._drain)
+        self.listening = True
+        self._written.set()  # rows written before we listened are read now
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._socket.recv(64)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            return
+        self._written.set()
+
+    async def wait(self, poll_interval: float) -> bool:
+        """Until Rasa's datagram (True) or the poll interval passes (False)."""
+        timeout = max(self.fallback_seconds, poll_interval) if self.listening else poll_interval
+        try:
+            await asyncio.wait_for(self._written.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self._written.clear()
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(self._socket.fileno())
+            self._socket.close()
+            self._socket = None
+        self.listening = False
+
+
+def wakeup_for(url: str, web_port: Optional[int] = None) -> PollingWakeup:
+    """Notifications where the stream's database has them; on SQLite (one machine) Rasa's
+    datagrams to ``web_port``; polling elsewhere."""
+    backend = sa.engine.make_url(url).get_backend_name()
+    if backend == "postgresql":
         return PostgresWakeup(url)
+    if backend == "sqlite" and web_port:
+        return DatagramWakeup(web_port)
     return PollingWakeup()
