@@ -257,8 +257,8 @@ def wait_accuracy(stack: Stack, customers: int, warm_up: int, seed: int = 7) -> 
             r = service.post(f"{stack.settings.web_url}/api/handoffs", json=body, timeout=WAIT)
             assert r.status_code == 201, r.text
             data = r.json()
-            # Before any chat of the group closed, the estimate has no handle time but
-            # DESK_DEFAULT_HANDLE_SECONDS (300 s): a cold start, reported apart.
+            # Before any chat of the group closed, the estimate borrows the centre's recent
+            # handle times (here: the latency part's chats): a cold start, reported apart.
             asked.append({"id": data["handoff"]["id"], "position": data["position"],
                           "expected": data["wait"]["wait_seconds"], "warm_up": i < warm_up, "cold": not closes})
             # Arrivals a little faster than the seats free up, so a queue forms and moves.
@@ -388,8 +388,9 @@ def main() -> int:
             "Each customer's first expected wait (what the desk answers the action server, `desk/waits.py`)",
             "against the wait they had (queued → assigned). Seconds, not minutes: the bench's handle times are",
             "seconds long so that it runs in a minute; the customer is told the figure rounded up to minutes.",
-            "A customer who asks before any chat of the group was ever closed is estimated with the default",
-            "handle time (`DESK_DEFAULT_HANDLE_SECONDS`, 300 s): far off when real chats are short (a cold start).",
+            "A customer who asks before any chat of the group was ever closed (a cold start) is estimated with",
+            "the whole centre's recent handle times: here the chats of the latency part above, held a few",
+            "seconds each (`DESK_DEFAULT_HANDLE_SECONDS`, 300 s, only when the centre has none).",
             "",
             "| figure | value |",
             "|---|---|",
