@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Text
 
 import sqlalchemy as sa
@@ -86,6 +87,11 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # SQLite has one writer at a time, and a writer that finds the file busy sleeps in
         # steps of up to 100 ms: turns are written one after the other instead.
         self._turn_writes = threading.Lock() if url.get_backend_name() == "sqlite" else contextlib.nullcontext()
+        # ... and in a thread of their own: turns waiting for that lock in the shared worker
+        # threads left none free to load the trackers of the messages behind them (50 chats
+        # writing at once queued a customer's line for 200 ms before Rasa even logged it).
+        self._writer = (ThreadPoolExecutor(1, thread_name_prefix="tracker-writes")
+                        if self._in_threads and url.get_backend_name() == "sqlite" else None)
         # Saves on their way to the database, per conversation: a read of that conversation
         # (Rasa's tracker API takes no lock) waits for them, so nobody reads a turn half saved
         # or, for a new conversation, starts its session a second time.
@@ -129,7 +135,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         # are masked there too (the recogniser is the costliest step, ~1 ms a line): the
         # conversation's lock is held until the save ends, so nothing reads them meanwhile.
         events = list(tracker.events)
-        saving = asyncio.ensure_future(self._save_events(tracker.sender_id, events, _loaded_count(tracker) or 0))
+        saving = asyncio.ensure_future(self._save_events(tracker.sender_id, events, _loaded_count(tracker)))
         self._saving[tracker.sender_id] = saving
         try:
             await saving
@@ -139,11 +145,14 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         if tracker.events:
             setattr(tracker, LAST_LOADED_EVENT, tracker.events[-1])
 
-    async def _save_events(self, sender_id: Text, events: List[Event], new_from: int) -> None:
+    async def _save_events(self, sender_id: Text, events: List[Event], loaded: Optional[int]) -> None:
         if self.event_broker is None or isinstance(self.event_broker, SQLEventBroker):
-            await self._off_loop(self._save_turn, sender_id, events, new_from)
+            if self._writer is not None:
+                await asyncio.get_running_loop().run_in_executor(self._writer, self._save_turn, sender_id, events, loaded)
+            else:
+                await self._off_loop(self._save_turn, sender_id, events, loaded)
         else:  # Rasa's Pika and Kafka producers publish from the event loop
-            await self._off_loop(mask_secrets_in_events, events, new_from)
+            await self._off_loop(mask_secrets_in_events, events, loaded or 0)
             new_events = events[await self._off_loop(self._stored_count, sender_id):]
             await super()._stream_new_events(self.event_broker, new_events, sender_id)
             await self._off_loop(self._store, sender_id, new_events)
@@ -161,10 +170,12 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             return await super()._stream_new_events(event_broker, new_events, sender_id)
         await self._off_loop(self._publish, sender_id, new_events)
 
-    def _save_turn(self, sender_id: Text, events: List[Event], new_from: int = 0) -> None:
-        mask_secrets_in_events(events, start=new_from)
+    def _save_turn(self, sender_id: Text, events: List[Event], loaded: Optional[int] = None) -> None:
+        """``loaded``: how many of ``events`` this store read or wrote (the rest are new), when known;
+        else the database is asked (a tracker the store has not seen, e.g. built by Rasa's API)."""
+        mask_secrets_in_events(events, start=loaded or 0)
         with self._turn_writes:
-            new_events = events[self._stored_count(sender_id):]
+            new_events = events[loaded if loaded is not None else self._stored_count(sender_id):]
             if new_events:
                 self._publish(sender_id, new_events)
                 self._store(sender_id, new_events)
@@ -180,23 +191,22 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         if self.event_broker is None:
             return
         broker = self.event_broker
-        with broker.session_scope() as session:
-            for event in new_events:
-                body = {"sender_id": sender_id, **event.as_dict()}
-                session.add(broker.SQLBrokerEvent(sender_id=sender_id, data=json.dumps(body)))
-            session.commit()
+        rows = [{"sender_id": sender_id, "data": json.dumps({"sender_id": sender_id, **event.as_dict()})}
+                for event in new_events]
+        with broker.engine.begin() as conn:  # one INSERT … executemany: rows in order
+            conn.execute(broker.SQLBrokerEvent.__table__.insert(), rows)
         self._stream_signal.written()
 
     def _store(self, sender_id: Text, new_events: List[Event]) -> None:
         """The rows Rasa's ``SQLTrackerStore.save`` writes for these events, one commit."""
-        with self.session_scope() as session:
-            for event in new_events:
-                data = event.as_dict()
-                session.add(self.SQLEvent(
-                    sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
-                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                    action_name=data.get("name"), data=json.dumps(data)))
-            session.commit()
+        rows = []
+        for event in new_events:
+            data = event.as_dict()
+            rows.append(dict(sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                             intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                             action_name=data.get("name"), data=json.dumps(data)))
+        with self.engine.begin() as conn:  # one INSERT … executemany: rows in order
+            conn.execute(self.SQLEvent.__table__.insert(), rows)
 
 
 def _loaded_count(tracker: DialogueStateTracker) -> Optional[int]:
