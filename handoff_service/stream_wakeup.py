@@ -55,7 +55,25 @@ class PollingWakeup:
         pass
 
 
-class PostgresWakeup(PollingWakeup):
+class _NotifiedWakeup(PollingWakeup):
+    """A wake-up someone sets (``_written``); while ``listening``, a poll only every ``fallback_seconds``."""
+
+    fallback_seconds = FALLBACK_POLL_SECONDS
+    _written: asyncio.Event
+
+    async def wait(self, poll_interval: float) -> bool:
+        """Until Rasa writes (True) or the poll interval passes (False)."""
+        timeout = max(self.fallback_seconds, poll_interval) if self.listening else poll_interval
+        try:
+            await asyncio.wait_for(self._written.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self._written.clear()
+
+
+class PostgresWakeup(_NotifiedWakeup):
     """LISTENs on a dedicated connection in a thread; :meth:`wait` returns when notified."""
 
     def __init__(self, url: str, fallback_seconds: float = FALLBACK_POLL_SECONDS):
@@ -71,17 +89,6 @@ class PostgresWakeup(PollingWakeup):
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._listen_forever, name="event-stream-listener", daemon=True)
         self._thread.start()
-
-    async def wait(self, poll_interval: float) -> bool:
-        """Until Rasa writes (True) or the poll interval passes (False)."""
-        timeout = self.fallback_seconds if self.listening else poll_interval
-        try:
-            await asyncio.wait_for(self._written.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
-        finally:
-            self._written.clear()
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -133,7 +140,7 @@ class PostgresWakeup(PollingWakeup):
             raw.close()
 
 
-class DatagramWakeup(PollingWakeup):
+class DatagramWakeup(_NotifiedWakeup):
     """Listens for Rasa's datagrams on loopback UDP ``port``; :meth:`wait` returns when one came.
 
     Only the loopback interface: a datagram carries nothing and can only make the consumer
@@ -173,17 +180,6 @@ class DatagramWakeup(PollingWakeup):
         except OSError:
             return
         self._written.set()
-
-    async def wait(self, poll_interval: float) -> bool:
-        """Until Rasa's datagram (True) or the poll interval passes (False)."""
-        timeout = max(self.fallback_seconds, poll_interval) if self.listening else poll_interval
-        try:
-            await asyncio.wait_for(self._written.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
-        finally:
-            self._written.clear()
 
     async def stop(self) -> None:
         if self._socket is not None:
