@@ -351,3 +351,109 @@ def test_the_forecast_for_a_known_arrival_rate_matches_an_erlang_c_written_out_i
     assert hour["arrivals_per_hour"] == arrivals  # 28 × 48 handoffs in this hour of day over 28 days
     assert hour["agents_needed"] == agents and agents > arrivals * handle / 3600  # more than the traffic in erlangs
     assert hour["expected_service_level"] == pytest.approx(level, abs=1e-3)
+
+
+def test_each_other_handoff_reason_through_the_real_processes_shows_in_the_history(stack, agent):
+    """The reasons the scripted day above does not reach (it has a request for a person and a
+    complaint), one customer each, through the real chat as tests/integration/test_desk.py
+    triggers them: each is offered a person (or, after a failed account action, asks for
+    one), takes it, and then leaves the queue or is closed from the queue by the supervisor.
+    The history counts each reason once and the handoffs offered, cancelled and answered
+    accordingly (nothing answered: nobody took these chats)."""
+    from tests.integration.test_desk import set_slot
+
+    supervisor = stack.agent("supervisor")
+    customers = []
+    statuses = {staff: staff.get("/agent/api/me/status").json()["agent"]["status"] for staff in (agent, supervisor)}
+    try:
+        for handoff in supervisor.get("/agent/api/handoffs").json()["handoffs"]:  # as in the scripted day
+            if handoff["status"] == "queued":
+                closed = supervisor.post(f"/agent/api/handoffs/{handoff['id']}/close")
+                assert closed.status_code == 200 or (closed.status_code == 409 and supervisor.get(
+                    f"/agent/api/handoffs/{handoff['id']}").json()["handoff"]["status"] in ("abandoned", "cancelled"))
+        for staff in (agent, supervisor):  # nothing is routed to them: the chats wait in the queue
+            assert staff.post("/agent/api/me/status", {"status": "away"}).status_code == 200
+        before = counts(history(supervisor))
+
+        def customer():
+            customers.append(stack.customer())
+            return customers[-1]
+
+        def take_the_offer(c):
+            assert any(q in (m.get("text") or "") for m in c.ask_all("/human_handoff", QUEUED) for q in QUEUED)
+
+        def leave_the_queue(c):
+            c.ask_all("取消排队", LEFT_QUEUE)
+            record = handoff_until(supervisor, waiting[c]["id"], lambda h: h["status"] == "cancelled")
+            assert record["status"] == "cancelled", record
+
+        def closed_from_the_queue(c):
+            r = supervisor.post(f"/agent/api/handoffs/{waiting[c]['id']}/close")
+            assert r.status_code == 200, r.text
+            record = handoff_until(supervisor, waiting[c]["id"], lambda h: h["status"] == "closed")
+            assert record["status"] == "closed" and record["accepted_at"] is None, record
+
+        waiting = {}
+        # Two failed understandings in a row: a person is offered.
+        missed = customer()
+        missed.ask("豆腐脑咸的甜的")
+        missed.ask("蛤蟆功第九层")
+        take_the_offer(missed)
+        # Anger (not a complaint): a person is offered.
+        angry = customer()
+        angry.ask("你们这什么破服务")
+        take_the_offer(angry)
+        # Fraud or security: a person of the billing team offered, with priority.
+        hacked = customer()
+        assert hacked.ask("我的账户被盗了")["text"].startswith("您的账户安全最重要")
+        take_the_offer(hacked)
+        # A VIP (what accounts sets on verification): a person offered at the first miss.
+        vip = customer()
+        vip.ask("你好")
+        set_slot(stack, vip.session_id, "customer_vip", True)
+        vip.ask("豆腐脑咸的甜的")
+        take_the_offer(vip)
+        # Asks for a person after an account action failed (what accounts sets on a failed call).
+        failed = customer()
+        failed.ask("你好")
+        set_slot(stack, failed.session_id, "account_action_failed", True)
+        assert any(q in (m.get("text") or "") for m in failed.ask_all("转人工", QUEUED) for q in QUEUED)
+        # An FAQ answer marked not helpful twice: a person of the FAQ's team offered.
+        unhelped = customer()
+        unhelped.ask("怎么交话费")
+        unhelped.ask("/faq_not_helpful")
+        unhelped.ask("怎么交话费")
+        assert unhelped.ask("/faq_not_helpful")["text"].startswith("抱歉，我的回答已经两次没能帮到您")
+        take_the_offer(unhelped)
+
+        reasons = {missed: "repeated_misunderstanding", angry: "frustration", hacked: "business_rule:fraud_security",
+                   vip: "business_rule:vip", failed: "business_rule:account_action_failed", unhelped: "faq_not_helpful"}
+        for c, reason in reasons.items():
+            waiting[c] = supervisor.handoff_for(c.session_id)
+            assert (waiting[c]["status"], waiting[c]["reason"]) == ("queued", reason), waiting[c]
+        # Half leave the queue themselves, the supervisor closes the others' chats from the queue
+        # (before any socket closes: a queued customer gone > 5 s would be recorded abandoned).
+        for c in (missed, hacked, failed):
+            leave_the_queue(c)
+        for c in (angry, vip, unhelped):
+            closed_from_the_queue(c)
+
+        scripted = {
+            "conversations.total": 6, "conversations.handed_over": 6, "conversations.with_unhelpful_answer": 1,
+            "handoffs.offered": 6, "handoffs.cancelled": 3,
+            **{f"reason.{reason}": 1 for reason in reasons.values()},
+        }
+        deadline = time.monotonic() + FIGURES_WAIT
+        while True:
+            after = counts(history(supervisor))
+            if difference(after, before) == scripted or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)  # polling the figures (as a health check is polled), not synchronising
+        assert difference(after, before) == scripted
+        assert wallboard_until(supervisor, lambda b: b["waiting"] == 0)["waiting"] == 0  # nothing left queued
+    finally:
+        for staff, status in statuses.items():
+            staff.post("/agent/api/me/status", {"status": status})
+        for c in customers:
+            c.close()
+        supervisor.close()
