@@ -7,6 +7,7 @@ NLU fallback action calls it too.  Suggestion buttons carry the FAQ's id
 """
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 import logging
@@ -115,6 +116,46 @@ class ActionAnswerFaq(Action):
             await asyncio.to_thread(knowledge_base.record_unanswered, question, language, "dont_know",
                                     tracker.sender_id)
         return await counted(utter_lookup(dispatcher, lookup, language))
+
+
+class KnowledgeBaseFirst(Action, abc.ABC):
+    """An intent that asks nothing of its own here (out of scope, "cancel" with nothing to
+    cancel): the knowledge base is asked first, and only a confident answer is given.
+
+    Editors publish answers that are live within seconds, without retraining, so the model
+    may read a question about a new entry ("do you lend umbrellas?") as out of scope, or a
+    short one ("can I leave my bike at the store?") as the closest intent it knows. Without a
+    confident answer the intent's own response is said, as before.
+    """
+
+    fallback_response = ""
+
+    @abc.abstractmethod
+    def name(self) -> Text:
+        """Abstract, so that the action server does not register this class itself."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
+        language = language_of(tracker)
+        question = tracker.latest_message.get("text") or ""
+        lookup = await asyncio.to_thread(services().knowledge_base.lookup, question, language)
+        if lookup.outcome == "answer":
+            return await counted(utter_answer(dispatcher, lookup.best.faq, language))
+        dispatcher.utter_message(response=self.fallback_response)
+        return []
+
+
+class ActionOutOfScope(KnowledgeBaseFirst):
+    fallback_response = "utter_out_of_scope"  # what the bot cannot do, and what it can
+
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+
+class ActionNothingToCancel(KnowledgeBaseFirst):
+    fallback_response = "utter_form_cancelled"
+
+    def name(self) -> Text:
+        return "action_nothing_to_cancel"
 
 
 def question_before_feedback(tracker: Tracker) -> str:

@@ -5,7 +5,11 @@ asyncio client needs a newer aiohttp than Rasa 3.6 allows in the project's envir
 nothing of the project; bench/load.py starts it with a JSON job on the command line and reads the
 results as JSON from its last line of output.
 
-Job: {"url", "persistent", "script": [[kind, text or [texts]], ...], "customers", "idle"}.
+Job: {"url", "persistent", "script": [[kind, text or [texts]], ...], "customers", "idle", "think"}.
+"think" (optional): [shortest, longest] seconds a customer takes to read a reply and type the next
+message, drawn uniformly per step from a seeded generator; each customer also starts at a random
+moment within the longest think, as people do not all arrive in the same instant. Without it,
+customers send as fast as replies come (a saturation test).
 With "idle" > 0 it first connects that many silent customers, prints "idle-connected", and waits
 for a line on standard input before the active customers start (the caller measures memory then).
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -112,9 +117,14 @@ async def calibrate(url: str, persistent: bool, script: List[Step]) -> Dict[str,
     return counts
 
 
-async def play(client: ChatClient, script: List[Step], counts: Dict[str, int], results: Results) -> None:
+async def play(client: ChatClient, script: List[Step], counts: Dict[str, int], results: Results,
+               think: Optional[Tuple[float, float]] = None, rng: Optional[random.Random] = None) -> None:
     unsent = sum(1 if isinstance(texts, str) else len(texts) for _, texts in script)
-    for kind, texts in script:
+    if think:  # customers arrive spread over the first think time, not all in one instant
+        await asyncio.sleep(rng.uniform(0, think[1]))
+    for step, (kind, texts) in enumerate(script):
+        if think and step:  # reading the reply and typing the next message: human pace
+            await asyncio.sleep(rng.uniform(*think))
         burst = [texts] if isinstance(texts, str) else list(texts)
         sent_at = []
         try:
@@ -142,11 +152,11 @@ async def play(client: ChatClient, script: List[Step], counts: Dict[str, int], r
 
 
 async def run_customers(url: str, persistent: bool, script: List[Step], counts: Dict[str, int], customers: int,
-                        results: Results) -> None:
+                        results: Results, think: Optional[Tuple[float, float]] = None) -> None:
     clients = [ChatClient(url, persistent) for _ in range(customers)]
     await asyncio.gather(*(c.connect() for c in clients))
     started = time.perf_counter()
-    await asyncio.gather(*(play(c, script, counts, results) for c in clients))
+    await asyncio.gather(*(play(c, script, counts, results, think, random.Random(i)) for i, c in enumerate(clients)))
     results.seconds = time.perf_counter() - started
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
 
@@ -175,7 +185,8 @@ async def run(job: dict) -> dict:
         print("idle-connected", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     results = Results()
-    await run_customers(url, persistent, script, counts, customers, results)
+    think = tuple(job["think"]) if job.get("think") else None
+    await run_customers(url, persistent, script, counts, customers, results, think)
     await asyncio.gather(*(c.close() for c in idlers), return_exceptions=True)
     return asdict(results)
 
