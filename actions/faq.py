@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import threading
-from typing import Dict, List, Optional, Text
+from typing import Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -95,6 +95,13 @@ def chosen_faq_id(tracker: Tracker) -> Optional[int]:
     return None
 
 
+async def look_up_latest(tracker: Tracker, language: str) -> Tuple[str, Lookup]:
+    """The customer's latest message and what the knowledge base makes of it."""
+    question = tracker.latest_message.get("text") or ""
+    # Ranking is CPU work: off the action server's event loop.
+    return question, await asyncio.to_thread(services().knowledge_base.lookup, question, language)
+
+
 class ActionAnswerFaq(Action):
     def name(self) -> Text:
         return "action_answer_faq"
@@ -109,9 +116,7 @@ class ActionAnswerFaq(Action):
                 dispatcher.utter_message(response="utter_faq_unknown")
                 return []
             return await counted(utter_answer(dispatcher, faq, language))
-        question = tracker.latest_message.get("text") or ""
-        # Ranking is CPU work: off the action server's event loop.
-        lookup = await asyncio.to_thread(knowledge_base.lookup, question, language)
+        question, lookup = await look_up_latest(tracker, language)
         if lookup.outcome == "dont_know":  # for the editors' list of what to write next
             await asyncio.to_thread(knowledge_base.record_unanswered, question, language, "dont_know",
                                     tracker.sender_id)
@@ -136,8 +141,7 @@ class KnowledgeBaseFirst(Action, abc.ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[EventType]:
         language = language_of(tracker)
-        question = tracker.latest_message.get("text") or ""
-        lookup = await asyncio.to_thread(services().knowledge_base.lookup, question, language)
+        _question, lookup = await look_up_latest(tracker, language)
         if lookup.outcome == "answer":
             return await counted(utter_answer(dispatcher, lookup.best.faq, language))
         dispatcher.utter_message(response=self.fallback_response)

@@ -49,7 +49,6 @@ HELDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_heldout"
 # misses, after the first had been looked at while the data was improved (docs/nlu.md).
 HELDOUT_V2 = PROJECT_ROOT / "tests" / "data" / "nlu_heldout_v2"
 HELDOUT_SETS = (("held-out", HELDOUT), ("held-out v2", HELDOUT_V2))
-WITH_V2 = True  # --skip-heldout-v2 turns it off
 OUR_CONFIG = PROJECT_ROOT / "config.yml"
 OUT_OF_SCOPE = "out_of_scope"
 UNSURE = "nlu_fallback"
@@ -242,7 +241,7 @@ def evaluate_public(dataset: str, pipeline: str, config: Path, train_set: List[E
 
 
 def evaluate_heldout(config: Path, label: str, work: Path, command: str, epochs: Optional[int],
-                     model: Optional[Path] = None) -> List[Dict]:
+                     model: Optional[Path] = None, sets: Sequence[Tuple[str, Path]] = HELDOUT_SETS) -> List[Dict]:
     """The bot's own model (data/, domain.yml) on the held-out set, per script; `model`: one
     already trained from them (the bot's, `make train`), instead of training one here."""
     suffix = f" [{epochs} epochs]" if epochs else ""
@@ -252,8 +251,7 @@ def evaluate_heldout(config: Path, label: str, work: Path, command: str, epochs:
                                work / f"heldout-{label}", PROJECT_ROOT / "domain.yml")
         rows.append(row(f"held-out set, {label} pipeline: NLU training time{suffix}", round(seconds, 1), "s", command))
     model = str(model)
-    folders = HELDOUT_SETS if WITH_V2 else HELDOUT_SETS[:1]
-    for set_name, path in [(name, path) for name, folder in folders for path in sorted(folder.glob("*.yml"))]:
+    for set_name, path in [(name, path) for name, folder in sets for path in sorted(folder.glob("*.yml"))]:
         script = path.stem
         examples = load_nlu_yaml(path)
         gold = [intent for _, intent in examples]
@@ -294,9 +292,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--full", action="store_true", help="the public sets whole, with the configs' own epochs")
     parser.add_argument("--dump", type=Path, help="write every parse here as JSON lines (one file per model and test set)")
     args = parser.parse_args(argv)
-    global DUMP_DIR, WITH_V2
+    global DUMP_DIR
     DUMP_DIR = args.dump
-    WITH_V2 = not args.skip_heldout_v2
     sizes = ("limit_per_class", "test_limit_per_class", "max_classes", "epochs")
     if args.full and any(getattr(args, name) for name in sizes):
         parser.error("--full runs the public sets whole: leave out the size options")
@@ -316,7 +313,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory(prefix="eval-nlu-") as tmp:
         work = Path(tmp)
         if not args.skip_heldout:
-            rows += evaluate_heldout(args.config, args.label, work, command, args.heldout_epochs, args.heldout_model)
+            sets = HELDOUT_SETS[:1] if args.skip_heldout_v2 else HELDOUT_SETS
+            rows += evaluate_heldout(args.config, args.label, work, command, args.heldout_epochs, args.heldout_model, sets)
         setting = [f"{args.limit_per_class}/class" if args.limit_per_class else "",
                    f"test {args.test_limit_per_class}/class" if args.test_limit_per_class else "",
                    f"{args.max_classes} classes" if args.max_classes else "",

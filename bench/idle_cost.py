@@ -14,9 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
-from bench.load import CLIENT_PYTHON, FULL_STACK_SCRIPT
+from bench.load import CLIENT_PYTHON, FULL_STACK_SCRIPT, ProcessMeter
 from tests.integration.stack import Stack
 
 
@@ -35,19 +33,11 @@ def main() -> int:
             for line in client.stdout:
                 if line.strip() == "idle-connected":
                     break
-            processes = {"rasa": psutil.Process(stack.processes["rasa"].pid),
-                         "web": psutil.Process(stack.processes["web"].pid), "client": psutil.Process(client.pid)}
-
-            def cpu(p: psutil.Process) -> float:
-                t = p.cpu_times()
-                return t.user + t.system
-
-            before = {name: cpu(p) for name, p in processes.items()}
-            time.sleep(args.seconds)  # a fixed measuring window over a steady state, not synchronisation
-            after = {name: cpu(p) for name, p in processes.items()}
-            for name in processes:
-                print(f"{name}: {(after[name] - before[name]) / args.seconds * 100:.1f}% of a core "
-                      f"with {args.idle} idle connections")
+            pids = {"rasa": stack.processes["rasa"].pid, "web": stack.processes["web"].pid, "client": client.pid}
+            with ProcessMeter(pids) as meter:
+                time.sleep(args.seconds)  # a fixed measuring window over a steady state, not synchronisation
+            for name, seconds in meter.cpu.items():
+                print(f"{name}: {seconds / args.seconds * 100:.1f}% of a core with {args.idle} idle connections")
             client.stdin.write("go\n")
             client.stdin.flush()
             client.wait(timeout=300)

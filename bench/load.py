@@ -252,7 +252,8 @@ def main() -> int:
     from bot.settings import Settings
 
     train_if_needed(Settings.from_env())
-    bare_rasa_model()  # trained outside every timing
+    if not args.only_idle:
+        bare_rasa_model()  # trained outside every timing
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if not args.only_idle:
